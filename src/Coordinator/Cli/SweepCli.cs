@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace Sweep.Coordinator.Cli;
+
+/// <summary>The user-facing `sweep` commands that run on the coordinator side (no TorchSharp here).</summary>
+public static class SweepCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Sweep: distributed coarse-to-fine hyperparameter search on CIFAR-10.");
+        return root;
+    }
+}

@@ -1,0 +1,3 @@
+using Sweep.Coordinator.Cli;
+
+return SweepCli.Build().Parse(args).Invoke();

@@ -1,0 +1,3 @@
+using Sweep.Worker.Cli;
+
+return WorkerCli.Build().Parse(args).Invoke();
