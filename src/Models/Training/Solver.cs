@@ -35,11 +35,15 @@ public sealed class Solver
         _model = model;
         _data = data;
         _options = options;
+        LearningRate = options.EffectiveLearningRate;
     }
 
     public IReadOnlyList<double> LossHistory => _lossHistory;
     public IReadOnlyList<double> TrainAccHistory => _trainAccHistory;
     public IReadOnlyList<double> ValAccHistory => _valAccHistory;
+
+    /// <summary>The current learning rate (the initial one decayed once per finished epoch).</summary>
+    public double LearningRate { get; private set; }
 
     public int IterationsPerEpoch => Math.Max(_data.NumTrain / _options.BatchSize, 1);
     public int NumIterations => _options.Epochs * IterationsPerEpoch;
@@ -97,6 +101,7 @@ public sealed class Solver
                 {
                     epoch++;
                     updater.DecayLearningRate(_options.LrDecay);
+                    LearningRate *= _options.LrDecay;
                 }
                 if (t != 0 && t != numIterations - 1 && !epochEnd)
                     continue;
@@ -203,7 +208,7 @@ public sealed class Solver
     {
         using var _ = no_grad();
         if (into is null)
-            return parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToList();
+            return parameters.Select(p => p.clone().DetachFromDisposeScope()).ToList();
         for (var i = 0; i < parameters.Count; i++)
             into[i].copy_(parameters[i]);
         return into;

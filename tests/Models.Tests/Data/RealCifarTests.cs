@@ -61,6 +61,5 @@ public class RealCifarTests
         Assert.All(channelMeans, m => Assert.InRange(m, -0.1f, 0.1f));
         var channelStd = data.TrainImages.std([0, 2, 3]).data<float>().ToArray();
         Assert.All(channelStd, s => Assert.InRange(s, 1.0f, 1.4f));
-        CifarLoader.ClearCache();
     }
 }

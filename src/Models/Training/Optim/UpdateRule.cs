@@ -74,7 +74,11 @@ public abstract class UpdateRule : IDisposable
     /// <summary>A state tensor that lives as long as the rule, whatever dispose scope the first update runs in.</summary>
     protected static Tensor ZerosState(Tensor like) => zeros_like(like).DetachFromDisposeScope();
 
-    protected static Tensor Own(Tensor preset) => preset.detach().clone().DetachFromDisposeScope();
+    protected static Tensor Own(Tensor preset)
+    {
+        using var _ = torch.no_grad();
+        return preset.clone().DetachFromDisposeScope();
+    }
 }
 
 /// <summary>w -= lr * dw.</summary>
