@@ -60,7 +60,7 @@ public sealed class Solver
         var parameters = _model.parameters().ToList();
         var device = parameters.Count > 0 ? parameters[0].device : torch.CPU;
         var dtype = _model.Spec.DType;
-        using var generator = new torch.Generator((ulong)_options.Seed);
+        using var generator = new torch.Generator(SamplingSeed(_options.Seed));
         using var updater = new ParameterUpdater(parameters,
             () => UpdateRule.Create(_options.UpdateRule, _options.EffectiveLearningRate, _options.Momentum));
         List<Tensor>? bestParameters = null;
@@ -229,6 +229,18 @@ public sealed class Solver
         _model.save(partial);
         File.Move(partial, path, overwrite: true);
         return path;
+    }
+
+    /// <summary>
+    /// SplitMix64 of the trial seed on a stream of its own, so that minibatch sampling does not replay
+    /// the random numbers that the same seed gave the model's initialization.
+    /// </summary>
+    private static ulong SamplingSeed(long seed)
+    {
+        var z = unchecked((ulong)seed + 0x9E3779B97F4A7C15UL * 3);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     private void Log(string line) => _options.Log?.Invoke(line);
