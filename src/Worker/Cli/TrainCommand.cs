@@ -91,9 +91,9 @@ public static class TrainCommand
                 threads = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1
                     ? n
                     : throw new TrialSettingsException($"threads '{text}' is not a whole number >= 1");
+            device = TorchDevices.Resolve(request.Device);
             dataDirectory = NonEmpty(request.Data) ?? NonEmpty(Environment.GetEnvironmentVariable("SWEEP_DATA"))
                 ?? throw new TrialSettingsException("no CIFAR-10 folder given; pass --data DIR or set SWEEP_DATA (an empty folder gets CIFAR-10 downloaded)");
-            device = TorchDevices.Resolve(request.Device);
         }
         catch (Exception e) when (e is TrialSettingsException or ArgumentException)
         {
