@@ -7,7 +7,8 @@ namespace Sweep.Models.Data;
 /// <summary>
 /// Loads CIFAR-10 (official binary or python format) into the seeds' splits, once per process: every
 /// call with the same directory and preprocessing returns views of the same tensors, so a worker that
-/// runs many trials holds one float32 copy of the training images whatever each trial's num_train is.
+/// runs many trials holds one float32 copy of the training images whatever each trial's num_train is
+/// (the cache keeps one preprocessing per folder; asking for another replaces it).
 /// </summary>
 public static class CifarLoader
 {
@@ -49,13 +50,20 @@ public static class CifarLoader
             Cache.TryRemove(new KeyValuePair<CacheKey, Lazy<CifarDataset>>(key, lazy));
             throw;
         }
+        // One preprocessed copy per data folder: a different normalization or split replaces the cached one
+        // (trials still holding the old tensors keep them alive until they finish).
+        foreach (var other in Cache.Keys)
+            if (other != key && other.Directory == key.Directory)
+                Cache.TryRemove(other, out _);
         return options.NumTrain is { } k && k < full.NumTrain ? full.WithNumTrain(k) : full;
     }
 
     /// <summary>Forgets cached datasets (their tensors stay valid for whoever still holds them).</summary>
     public static void ClearCache() => Cache.Clear();
 
-    internal static int CachedCount => Cache.Count;
+    internal static bool IsCached(string directory, CifarSplitOptions options) =>
+        Cache.ContainsKey(new CacheKey(Path.GetFullPath(directory), options.Normalization, options.TrainingSplitSize,
+            options.ValidationSize, options.TestSize));
 
     private static CifarDataset ReadAndPreprocess(string directory, CifarSplitOptions options, CifarDownloader? downloader)
     {

@@ -110,7 +110,10 @@ public static class TrainCommand
         try
         {
             outcome = TrialRunner.Run(settings, dataDirectory, device, threads, request.CheckpointDirectory,
-                line => output.WriteLine(line), onEpoch: null, cancellationToken);
+                line => output.WriteLine(line),
+                report => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  epoch {report.Epoch}: mean loss {report.Loss:F4}, {report.Seconds:F1} s")),
+                cancellationToken);
         }
         catch (CifarDataException e)
         {

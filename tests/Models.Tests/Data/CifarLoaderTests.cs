@@ -126,6 +126,22 @@ public class CifarLoaderTests
     }
 
     [Fact]
+    public void The_cache_keeps_one_preprocessed_copy_per_folder()
+    {
+        using var temp = new TempFolder();
+        CifarFixtures.WriteBinaryFolder(temp.Path, 10, 7);
+        var meanImage = CifarLoader.Load(temp.Path, SmallSplit);
+        var perChannel = CifarLoader.Load(temp.Path, SmallSplit with { Normalization = CifarNormalization.PerChannel });
+        Assert.False(meanImage.TrainImages.allclose(perChannel.TrainImages));
+        Assert.True(CifarLoader.IsCached(temp.Path, SmallSplit with { Normalization = CifarNormalization.PerChannel }));
+        Assert.False(CifarLoader.IsCached(temp.Path, SmallSplit));
+        Assert.Same(perChannel, CifarLoader.Load(temp.Path, SmallSplit with { Normalization = CifarNormalization.PerChannel }));
+        Assert.NotSame(meanImage, CifarLoader.Load(temp.Path, SmallSplit));
+        // The replaced dataset stays usable for whoever still holds it.
+        Assert.Equal(40, meanImage.TrainImages.shape[0]);
+    }
+
+    [Fact]
     public void Loaded_tensors_survive_the_dispose_scope_of_the_first_caller()
     {
         using var temp = new TempFolder();
