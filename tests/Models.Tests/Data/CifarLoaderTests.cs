@@ -74,6 +74,17 @@ public class CifarLoaderTests
     }
 
     [Fact]
+    public void A_batch_pickled_by_python_itself_is_read()
+    {
+        // Made once by Data/Fixtures/make_py3_batch.py: python 3's own pickler, protocol 2, bytes keys.
+        var path = Path.Combine(AppContext.BaseDirectory, "Data", "Fixtures", "py3_protocol2_batch");
+        var batch = CifarPickleFormat.Read(path);
+        Assert.Equal(new byte[] { 3, 9, 0 }, batch.Labels);
+        Assert.Equal(3 * 3072, batch.Pixels.Length);
+        Assert.All(Enumerable.Range(0, batch.Pixels.Length), i => Assert.Equal((byte)((i * 7 + 3) % 256), batch.Pixels[i]));
+    }
+
+    [Fact]
     public void Unpickler_rejects_globals_it_does_not_know()
     {
         var pickle = CifarFixtures.Pickle(CifarFixtures.Pixels(1, 2), CifarFixtures.Labels(1, 2), "x", python3Style: false);
