@@ -80,7 +80,9 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         using var scope = NewDisposeScope();
         var (variance, mean) = x.var_mean([1L], unbiased: false, keepdim: true);
         var invStd = variance.add_(eps).rsqrt_();
-        var xHat = addcmul(mean.mul_(invStd).neg_(), x, invStd, 1);
+        // (x - mean)*inv_std rather than the folded x*inv_std - mean*inv_std: rows are short, and the
+        // subtraction first keeps the digits that the folded form cancels when |mean| >> std.
+        var xHat = x.sub(mean).mul_(invStd);
         var output = addcmul(beta, xHat, gamma, 1);
         ctx.save_for_backward([xHat, invStd, gamma]);
         scope.MoveToOuter(xHat, invStd);
@@ -94,8 +96,8 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         var (xHat, invStd, gamma) = (saved[0], saved[1], saved[2]);
         double features = xHat.shape[1];
 
-        var dBeta = gradOutput.sum(0);
-        var dGamma = gradOutput.mul(xHat).sum(0);
+        var dBeta = gradOutput.sum(0L);
+        var dGamma = gradOutput.mul(xHat).sum(0L);
         var dxHat = gradOutput.mul(gamma);
         var rowSum = dxHat.sum(1, keepdim: true);
         var rowDot = dxHat.mul(xHat).sum(1, keepdim: true);
@@ -129,7 +131,7 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
         var grouped = x.reshape(shape[0], groups, -1);
         var (variance, mean) = grouped.var_mean([2L], unbiased: false, keepdim: true);
         var invStd = variance.add_(eps).rsqrt_();
-        var xHat = addcmul(mean.mul_(invStd).neg_(), grouped, invStd, 1).view(shape);
+        var xHat = grouped.sub(mean).mul_(invStd).view(shape);
         var channel = new long[] { 1, shape[1], 1, 1 };
         var output = addcmul(beta.view(channel), xHat, gamma.view(channel), 1);
         ctx.save_for_backward([xHat, invStd, gamma]);

@@ -14,6 +14,9 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
 
     public abstract ModelSpec Spec { get; }
 
+    /// <summary>The generator of the model's dropout masks (seeded from the trial seed by <see cref="ModelFactory"/>), if any.</summary>
+    internal Generator? DropoutGenerator { get; private protected init; }
+
     /// <summary>0.5 * reg * sum of squared weights (never biases, gamma or beta); a scalar tensor.</summary>
     public abstract Tensor RegularizationLoss();
 
@@ -43,6 +46,13 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
         }
         total ??= zeros(Array.Empty<long>(), dtype: dtype, device: device);
         return scope.MoveToOuter(total.mul_(0.5 * reg));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            DropoutGenerator?.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <summary>Casts the input batch to the model's dtype, as the seeds' models do (digest §1.1).</summary>

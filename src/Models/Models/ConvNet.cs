@@ -20,6 +20,7 @@ public sealed class ConvNet : ClassifierModel
     internal ConvNet(ConvNetSpec spec, Generator initGenerator, Generator dropoutGenerator) : base(nameof(ConvNet))
     {
         this.spec = spec;
+        DropoutGenerator = dropoutGenerator;
         conv = new ModuleList<Conv2d>();
         norm = new ModuleList<nn.Module<Tensor, Tensor>>();
         fc = new ModuleList<Linear>();

@@ -18,6 +18,7 @@ public sealed class FullyConnectedNet : ClassifierModel
     internal FullyConnectedNet(FullyConnectedNetSpec spec, Generator initGenerator, Generator dropoutGenerator) : base(nameof(FullyConnectedNet))
     {
         this.spec = spec;
+        DropoutGenerator = dropoutGenerator;
         var dims = new List<int> { spec.InputDim };
         dims.AddRange(spec.HiddenDims);
         dims.Add(spec.NumClasses);

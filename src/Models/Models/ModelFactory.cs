@@ -16,12 +16,11 @@ public static class ModelFactory
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         using var initGenerator = new Generator(unchecked((ulong)seed), CPU);
-        var dropoutGenerator = new Generator(DeriveSeed(seed, stream: 1), device);
         ClassifierModel model = spec switch
         {
-            FullyConnectedNetSpec fc => new FullyConnectedNet(fc, initGenerator, dropoutGenerator),
+            FullyConnectedNetSpec fc => new FullyConnectedNet(fc, initGenerator, DropoutGenerator(seed, device)),
             ThreeLayerConvNetSpec three => new ThreeLayerConvNet(three, initGenerator),
-            ConvNetSpec convnet => new ConvNet(convnet, initGenerator, dropoutGenerator),
+            ConvNetSpec convnet => new ConvNet(convnet, initGenerator, DropoutGenerator(seed, device)),
             _ => throw new ArgumentException($"model spec {spec.GetType().Name} is not supported; use FullyConnectedNetSpec, ThreeLayerConvNetSpec or ConvNetSpec"),
         };
         if (device.type != DeviceType.CPU)
@@ -29,6 +28,8 @@ public static class ModelFactory
         model.train();
         return model;
     }
+
+    private static Generator DropoutGenerator(long seed, Device device) => new(DeriveSeed(seed, stream: 1), device);
 
     /// <summary>SplitMix64 of (seed, stream): independent, reproducible seeds for a trial's separate random streams.</summary>
     internal static ulong DeriveSeed(long seed, ulong stream)
