@@ -10,55 +10,100 @@ namespace Sweep.Models.Layers;
 // a training step frees them as soon as they are used; only the returned gradients leave it.
 
 /// <summary>
-/// Train-mode batch norm over the reduction axes of <c>x</c> (axis 0 for (N, D); axes 0, 2, 3 for
-/// (N, C, H, W)), given batch statistics computed by the caller. Arguments: x, gamma, beta (shape (F,)),
-/// mean and var (biased, keepdim shape, no grad), eps (double), reduction axes (long[]). Returns the output.
+/// Train-mode batch norm of (N, D) (statistics per feature over N) or (N, C, H, W) (per channel over
+/// N, H, W). Arguments: x, gamma, beta (shape (F,)), eps (double). Returns [out, batch mean, biased batch
+/// variance]; the statistics have shape (F,), are non-differentiable and feed the caller's running averages.
 /// </summary>
-internal sealed class BatchNormFunction : autograd.SingleTensorFunction<BatchNormFunction>
+/// <remarks>
+/// Saved for backward: the centered input x - mean (x_hat before its per-feature scaling, so x_hat
+/// = centered * inv_std costs no extra pass) and inv_std. Per-feature sums of an (N, C, H, W) tensor
+/// are taken as contiguous per-plane reductions over H*W followed by a tiny sum over N, and the sum of
+/// dout * x_hat as a batched dot product, so the backward pass allocates nothing but dx.
+/// </remarks>
+internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNormFunction>
 {
     public override string Name => nameof(BatchNormFunction);
 
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        var x = (Tensor)vars[0];
+        var x = ((Tensor)vars[0]).contiguous();
         var gamma = (Tensor)vars[1];
         var beta = (Tensor)vars[2];
-        var mean = (Tensor)vars[3];
-        var variance = (Tensor)vars[4];
-        var eps = (double)vars[5];
-        var axes = (long[])vars[6];
+        var eps = (double)vars[3];
 
         using var scope = NewDisposeScope();
-        var broadcast = mean.shape;
-        var invStd = (variance + eps).rsqrt_();
-        // x_hat = x*inv_std - mean*inv_std in one pass; out = x_hat*gamma + beta in one more.
-        var xHat = addcmul(mean.mul(invStd).neg_(), x, invStd, 1);
-        var output = addcmul(beta.view(broadcast), xHat, gamma.view(broadcast), 1);
-        ctx.save_for_backward([xHat, invStd, gamma]);
-        ctx.save_data("axes", axes);
-        scope.MoveToOuter(xHat, invStd);
-        return scope.MoveToOuter(output);
+        var layout = FeatureLayout.Of(x);
+        // Two-pass statistics (mean, then the squared norm of the centered values): exact where
+        // E[x^2] - mean^2 would cancel, and several times faster than torch's Welford var_mean on CPU here.
+        var mean = layout.FeatureSum(x).div_(layout.Count);
+        var centered = x.sub(layout.Broadcast(mean));
+        var variance = layout.FeatureDot(centered, centered).div_(layout.Count);
+        var invStd = variance.add(eps).rsqrt_();
+        var scale = gamma.mul(invStd);
+        var output = addcmul(layout.Broadcast(beta), centered, layout.Broadcast(scale), 1);
+        ctx.save_for_backward([centered, invStd, gamma]);
+        ctx.mark_non_differentiable([mean, variance]);
+        // No zero gradients for the statistics: TorchSharp would build them from per-output placeholder
+        // tensors that live in the caller's dispose scope, which a model's forward has already closed.
+        ctx.set_materialize_grads(false);
+        scope.MoveToOuter(centered, invStd);
+        scope.MoveToOuter(output, mean, variance);
+        return [output, mean, variance];
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
     {
         using var scope = NewDisposeScope();
+        if (gradOutputs[0].IsInvalid)
+            return [null!, null!, null!, null!];
+        var gradOutput = gradOutputs[0].contiguous();
         var saved = ctx.get_saved_variables();
-        var (xHat, invStd, gamma) = (saved[0], saved[1], saved[2]);
-        var axes = (long[])ctx.get_data("axes");
-        var broadcast = invStd.shape;
-        double count = 1;
-        foreach (var axis in axes) count *= xHat.shape[axis];
+        var (centered, invStd, gamma) = (saved[0], saved[1], saved[2]);
+        var layout = FeatureLayout.Of(centered);
 
-        var dBeta = gradOutput.sum(axes);
-        var dGamma = gradOutput.mul(xHat).sum(axes);
-        // dx = k*dout + a*x_hat + b with per-feature k = gamma*inv, a = -k*dGamma/M, b = -k*dBeta/M.
-        var k = gamma.view(broadcast).mul(invStd);
-        var a = dGamma.view(broadcast).mul(k).mul_(-1.0 / count);
-        var b = dBeta.view(broadcast).mul(k).mul_(-1.0 / count);
-        var dx = addcmul(b, xHat, a, 1).addcmul_(gradOutput, k, 1);
+        var dBeta = layout.FeatureSum(gradOutput);
+        var dGamma = layout.FeatureDot(gradOutput, centered).mul_(invStd);
+        // Alt backward, dx = k*dout - k/M*(dBeta + x_hat*dGamma) with k = gamma*inv_std, written as
+        // dx = k*dout + a*centered + b with per-feature a = -k*inv_std*dGamma/M, b = -k*dBeta/M.
+        var k = gamma.mul(invStd);
+        var a = k.mul(invStd).mul_(dGamma).mul_(-1.0 / layout.Count);
+        var b = k.mul(dBeta).mul_(-1.0 / layout.Count);
+        var dx = addcmul(layout.Broadcast(b), centered, layout.Broadcast(a), 1).addcmul_(gradOutput, layout.Broadcast(k), 1);
         scope.MoveToOuter(dx, dGamma, dBeta);
-        return [dx, dGamma, dBeta, null!, null!, null!, null!];
+        return [dx, dGamma, dBeta, null!];
+    }
+
+    /// <summary>Per-feature reductions of an (N, D) or contiguous (N, C, H, W) tensor.</summary>
+    private readonly record struct FeatureLayout(long Batch, long Features, long Plane)
+    {
+        public static FeatureLayout Of(Tensor x) => x.dim() switch
+        {
+            2 => new FeatureLayout(x.shape[0], x.shape[1], 1),
+            4 => new FeatureLayout(x.shape[0], x.shape[1], x.shape[2] * x.shape[3]),
+            _ => throw new ArgumentException($"batch norm expects (N, D) or (N, C, H, W) input, got shape [{string.Join(", ", x.shape)}]"),
+        };
+
+        /// <summary>Number of values behind each feature's statistics (N, or N*H*W).</summary>
+        public double Count => (double)Batch * Plane;
+
+        /// <summary>A (F,) tensor viewed to broadcast against the input.</summary>
+        public Tensor Broadcast(Tensor perFeature) =>
+            Plane == 1 ? perFeature.view(1, Features) : perFeature.view(1, Features, 1, 1);
+
+        /// <summary>Sum over everything but the feature axis, shape (F,).</summary>
+        public Tensor FeatureSum(Tensor t)
+        {
+            if (Plane == 1) return t.sum(0L);
+            using var planes = t.view(Batch * Features, Plane).sum(1L);
+            return planes.view(Batch, Features).sum(0L);
+        }
+
+        /// <summary>Per-feature dot product of two same-shaped tensors, shape (F,), without a full-size product.</summary>
+        public Tensor FeatureDot(Tensor u, Tensor v)
+        {
+            using var dots = u.view(Batch * Features, 1, Plane).bmm(v.view(Batch * Features, Plane, 1));
+            return dots.view(Batch, Features).sum(0L);
+        }
     }
 }
 
