@@ -3,11 +3,14 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Layers;
 
-// Hand-written autograd for the normalization layers of digest §2. Each forward saves x_hat and
-// inv_std (never x) and each backward is the simplified "alternative" formula
-//     dx = inv_std/M * (M*dxhat - sum(dxhat) - x_hat * sum(dxhat * x_hat)),  dxhat = dout * gamma,
-// evaluated as two fused passes over the activations. Intermediates live in a dispose scope so that
-// a training step frees them as soon as they are used; only the returned gradients leave it.
+// Hand-written autograd for the normalization layers of digest §2. Each forward saves x_hat (batch
+// norm: the centered input, x_hat before its per-feature scale) and inv_std, never x, and each backward
+// is the simplified "alternative" formula
+//     dx = inv_std/M * (M*dxhat - sum(dxhat) - x_hat * sum(dxhat * x_hat)),  dxhat = dout * gamma.
+// Statistics are two-pass (mean, then the squared norm of the centered values): exact where
+// E[x^2] - mean^2 would cancel, and far faster than torch's Welford var_mean on CPU. Sums run over
+// contiguous rows (Reductions) so that no full-size product is materialized just to be summed.
+// Intermediates live in a dispose scope so a training step frees them as soon as they are used.
 
 /// <summary>
 /// Train-mode batch norm of (N, D) (statistics per feature over N) or (N, C, H, W) (per channel over
@@ -91,19 +94,47 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
             Plane == 1 ? perFeature.view(1, Features) : perFeature.view(1, Features, 1, 1);
 
         /// <summary>Sum over everything but the feature axis, shape (F,).</summary>
-        public Tensor FeatureSum(Tensor t)
-        {
-            if (Plane == 1) return t.sum(0L);
-            using var planes = t.view(Batch * Features, Plane).sum(1L);
-            return planes.view(Batch, Features).sum(0L);
-        }
+        public Tensor FeatureSum(Tensor t) =>
+            Plane == 1 ? t.sum(0L) : Reductions.PlaneSum(t, Batch, Features, Plane);
 
-        /// <summary>Per-feature dot product of two same-shaped tensors, shape (F,), without a full-size product.</summary>
-        public Tensor FeatureDot(Tensor u, Tensor v)
-        {
-            using var dots = u.view(Batch * Features, 1, Plane).bmm(v.view(Batch * Features, Plane, 1));
-            return dots.view(Batch, Features).sum(0L);
-        }
+        /// <summary>Per-feature dot product of two same-shaped tensors, shape (F,).</summary>
+        public Tensor FeatureDot(Tensor u, Tensor v) =>
+            Plane == 1 ? Reductions.ColumnDot(u, v, Batch, Features) : Reductions.PlaneDot(u, v, Batch, Features, Plane);
+    }
+}
+
+/// <summary>
+/// Reductions of contiguous tensors laid out as rows, planes or columns, shaped so that libtorch reduces
+/// over the innermost, contiguous axis and dot products never materialize the full-size product.
+/// </summary>
+internal static class Reductions
+{
+    /// <summary>Dot product of each of the <paramref name="rows"/> rows of u and v (viewed (rows, length)); shape (rows,).</summary>
+    public static Tensor RowDot(Tensor u, Tensor v, long rows, long length)
+    {
+        using var dots = u.view(rows, 1, length).bmm(v.view(rows, length, 1));
+        return dots.view(rows);
+    }
+
+    /// <summary>Dot product of each column of u and v viewed (rows, columns); shape (columns,).</summary>
+    public static Tensor ColumnDot(Tensor u, Tensor v, long rows, long columns)
+    {
+        using var product = u.mul(v);
+        return product.sum(0L);
+    }
+
+    /// <summary>Per-channel sum of an (N, C, plane) tensor over N and the plane; shape (C,).</summary>
+    public static Tensor PlaneSum(Tensor t, long batch, long channels, long plane)
+    {
+        using var sums = t.view(batch * channels, plane).sum(1L);
+        return sums.view(batch, channels).sum(0L);
+    }
+
+    /// <summary>Per-channel dot product of two (N, C, plane) tensors over N and the plane; shape (C,).</summary>
+    public static Tensor PlaneDot(Tensor u, Tensor v, long batch, long channels, long plane)
+    {
+        using var dots = RowDot(u, v, batch * channels, plane);
+        return dots.view(batch, channels).sum(0L);
     }
 }
 
@@ -123,11 +154,10 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         var eps = (double)vars[3];
 
         using var scope = NewDisposeScope();
-        var (variance, mean) = x.var_mean([1L], unbiased: false, keepdim: true);
-        var invStd = variance.add_(eps).rsqrt_();
-        // (x - mean)*inv_std rather than the folded x*inv_std - mean*inv_std: rows are short, and the
-        // subtraction first keeps the digits that the folded form cancels when |mean| >> std.
-        var xHat = x.sub(mean).mul_(invStd);
+        var features = x.shape[1];
+        var xHat = x.sub(x.mean([1L], keepdim: true));
+        var invStd = Reductions.RowDot(xHat, xHat, x.shape[0], features).div_(features).add_(eps).rsqrt_().view(-1, 1);
+        xHat.mul_(invStd);
         var output = addcmul(beta, xHat, gamma, 1);
         ctx.save_for_backward([xHat, invStd, gamma]);
         scope.MoveToOuter(xHat, invStd);
@@ -139,13 +169,13 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
         var (xHat, invStd, gamma) = (saved[0], saved[1], saved[2]);
-        double features = xHat.shape[1];
+        var (rows, features) = (xHat.shape[0], xHat.shape[1]);
 
         var dBeta = gradOutput.sum(0L);
-        var dGamma = gradOutput.mul(xHat).sum(0L);
+        var dGamma = Reductions.ColumnDot(gradOutput, xHat, rows, features);
         var dxHat = gradOutput.mul(gamma);
         var rowSum = dxHat.sum(1, keepdim: true);
-        var rowDot = dxHat.mul(xHat).sum(1, keepdim: true);
+        var rowDot = Reductions.RowDot(dxHat, xHat, rows, features).view(-1, 1);
         // dx = inv*(dxhat - rowSum/D - x_hat*rowDot/D), reusing dxhat's buffer.
         var dx = dxHat.add_(rowSum, alpha: -1.0 / features).addcmul_(xHat, rowDot, -1.0 / features).mul_(invStd);
         scope.MoveToOuter(dx, dGamma, dBeta);
@@ -159,8 +189,6 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
 /// </summary>
 internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<SpatialGroupNormFunction>
 {
-    private static readonly long[] ChannelAxes = [0, 2, 3];
-
     public override string Name => nameof(SpatialGroupNormFunction);
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -173,10 +201,11 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
 
         using var scope = NewDisposeScope();
         var shape = x.shape;
-        var grouped = x.reshape(shape[0], groups, -1);
-        var (variance, mean) = grouped.var_mean([2L], unbiased: false, keepdim: true);
-        var invStd = variance.add_(eps).rsqrt_();
-        var xHat = grouped.sub(mean).mul_(invStd).view(shape);
+        var grouped = x.reshape(shape[0] * groups, -1);
+        var (rows, length) = (grouped.shape[0], grouped.shape[1]);
+        var centered = grouped.sub(grouped.mean([1L], keepdim: true));
+        var invStd = Reductions.RowDot(centered, centered, rows, length).div_(length).add_(eps).rsqrt_().view(-1, 1);
+        var xHat = centered.mul_(invStd).view(shape);
         var channel = new long[] { 1, shape[1], 1, 1 };
         var output = addcmul(beta.view(channel), xHat, gamma.view(channel), 1);
         ctx.save_for_backward([xHat, invStd, gamma]);
@@ -193,14 +222,18 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
         var groups = (long)ctx.get_data("groups");
         var shape = xHat.shape;
 
-        var dBeta = gradOutput.sum(ChannelAxes);
-        var dGamma = gradOutput.mul(xHat).sum(ChannelAxes);
-        var dxHat = gradOutput.mul(gamma.view(1, shape[1], 1, 1)).view(shape[0], groups, -1);
-        var xHatGrouped = xHat.view(shape[0], groups, -1);
-        double count = xHatGrouped.shape[2];
-        var groupSum = dxHat.sum(2, keepdim: true);
-        var groupDot = dxHat.mul(xHatGrouped).sum(2, keepdim: true);
-        var dx = dxHat.add_(groupSum, alpha: -1.0 / count).addcmul_(xHatGrouped, groupDot, -1.0 / count).mul_(invStd).view(shape);
+        var (batch, channels, plane) = (shape[0], shape[1], shape[2] * shape[3]);
+        var dout = gradOutput.contiguous();
+
+        var dBeta = Reductions.PlaneSum(dout, batch, channels, plane);
+        var dGamma = Reductions.PlaneDot(dout, xHat, batch, channels, plane);
+        var rows = batch * groups;
+        var dxHat = dout.mul(gamma.view(1, channels, 1, 1)).view(rows, -1);
+        var xHatGrouped = xHat.view(rows, -1);
+        var length = xHatGrouped.shape[1];
+        var groupSum = dxHat.sum(1, keepdim: true);
+        var groupDot = Reductions.RowDot(dxHat, xHatGrouped, rows, length).view(-1, 1);
+        var dx = dxHat.add_(groupSum, alpha: -1.0 / length).addcmul_(xHatGrouped, groupDot, -1.0 / length).mul_(invStd).view(shape);
         scope.MoveToOuter(dx, dGamma, dBeta);
         return [dx, dGamma, dBeta, null!, null!];
     }
