@@ -8,8 +8,7 @@ namespace Sweep.Models.Layers;
 // is the simplified "alternative" formula
 //     dx = inv_std/M * (M*dxhat - sum(dxhat) - x_hat * sum(dxhat * x_hat)),  dxhat = dout * gamma.
 // Statistics are two-pass (mean, then the squared norm of the centered values): exact where
-// E[x^2] - mean^2 would cancel, and far faster than torch's Welford var_mean on CPU. Sums run over
-// contiguous rows (Reductions) so that no full-size product is materialized just to be summed.
+// E[x^2] - mean^2 would cancel, and far faster than torch's Welford var_mean on CPU.
 // Intermediates live in a dispose scope so a training step frees them as soon as they are used.
 
 /// <summary>
@@ -18,10 +17,11 @@ namespace Sweep.Models.Layers;
 /// variance]; the statistics have shape (F,), are non-differentiable and feed the caller's running averages.
 /// </summary>
 /// <remarks>
-/// Saved for backward: the centered input x - mean (x_hat before its per-feature scaling, so x_hat
-/// = centered * inv_std costs no extra pass) and inv_std. Per-feature sums of an (N, C, H, W) tensor
-/// are taken as contiguous per-plane reductions over H*W followed by a tiny sum over N, and the sum of
-/// dout * x_hat as a batched dot product, so the backward pass allocates nothing but dx.
+/// Saved for backward: the centered input x - mean (x_hat before its per-feature scale, so x_hat =
+/// centered * inv_std costs no extra pass) and inv_std. Measured per op on the challenge CNN's largest
+/// activation (bench bn-layer): reductions over (0, 2, 3) and row norms are cheap, while bmm-based dots,
+/// var_mean, vector_norm over (0, 2, 3) and an out-of-place addcmul whose first operand is the broadcast
+/// one are several times slower than a plain product, so the passes below avoid them.
 /// </remarks>
 internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNormFunction>
 {
@@ -36,14 +36,11 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
 
         using var scope = NewDisposeScope();
         var layout = FeatureLayout.Of(x);
-        // Two-pass statistics (mean, then the squared norm of the centered values): exact where
-        // E[x^2] - mean^2 would cancel, and several times faster than torch's Welford var_mean on CPU here.
-        var mean = layout.FeatureSum(x).div_(layout.Count);
+        var mean = layout.Sum(x).div_(layout.Count);
         var centered = x.sub(layout.Broadcast(mean));
-        var variance = layout.FeatureDot(centered, centered).div_(layout.Count);
+        var variance = layout.SquaredNorm(centered).div_(layout.Count);
         var invStd = variance.add(eps).rsqrt_();
-        var scale = gamma.mul(invStd);
-        var output = addcmul(layout.Broadcast(beta), centered, layout.Broadcast(scale), 1);
+        var output = centered.mul(layout.Broadcast(gamma.mul(invStd))).add_(layout.Broadcast(beta));
         ctx.save_for_backward([centered, invStd, gamma]);
         ctx.mark_non_differentiable([mean, variance]);
         // No zero gradients for the statistics: TorchSharp would build them from per-output placeholder
@@ -64,21 +61,24 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
         var (centered, invStd, gamma) = (saved[0], saved[1], saved[2]);
         var layout = FeatureLayout.Of(centered);
 
-        var dBeta = layout.FeatureSum(gradOutput);
-        var dGamma = layout.FeatureDot(gradOutput, centered).mul_(invStd);
+        var dBeta = layout.Sum(gradOutput);
+        var dGamma = layout.Dot(gradOutput, centered).mul_(invStd);
         // Alt backward, dx = k*dout - k/M*(dBeta + x_hat*dGamma) with k = gamma*inv_std, written as
-        // dx = k*dout + a*centered + b with per-feature a = -k*inv_std*dGamma/M, b = -k*dBeta/M.
+        // dx = k*dout + b + a*centered with per-feature a = -k*inv_std*dGamma/M, b = -k*dBeta/M.
         var k = gamma.mul(invStd);
         var a = k.mul(invStd).mul_(dGamma).mul_(-1.0 / layout.Count);
         var b = k.mul(dBeta).mul_(-1.0 / layout.Count);
-        var dx = addcmul(layout.Broadcast(b), centered, layout.Broadcast(a), 1).addcmul_(gradOutput, layout.Broadcast(k), 1);
+        var dx = gradOutput.mul(layout.Broadcast(k)).add_(layout.Broadcast(b)).addcmul_(centered, layout.Broadcast(a), 1);
         scope.MoveToOuter(dx, dGamma, dBeta);
         return [dx, dGamma, dBeta, null!];
     }
 
-    /// <summary>Per-feature reductions of an (N, D) or contiguous (N, C, H, W) tensor.</summary>
+    /// <summary>Per-feature reductions of an (N, D) or contiguous (N, C, H, W) tensor, each of shape (F,).</summary>
     private readonly record struct FeatureLayout(long Batch, long Features, long Plane)
     {
+        private static readonly long[] BatchAxis = [0];
+        private static readonly long[] SpatialAxes = [0, 2, 3];
+
         public static FeatureLayout Of(Tensor x) => x.dim() switch
         {
             2 => new FeatureLayout(x.shape[0], x.shape[1], 1),
@@ -89,52 +89,46 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
         /// <summary>Number of values behind each feature's statistics (N, or N*H*W).</summary>
         public double Count => (double)Batch * Plane;
 
+        private long[] Axes => Plane == 1 ? BatchAxis : SpatialAxes;
+
         /// <summary>A (F,) tensor viewed to broadcast against the input.</summary>
         public Tensor Broadcast(Tensor perFeature) =>
             Plane == 1 ? perFeature.view(1, Features) : perFeature.view(1, Features, 1, 1);
 
-        /// <summary>Sum over everything but the feature axis, shape (F,).</summary>
-        public Tensor FeatureSum(Tensor t) =>
-            Plane == 1 ? t.sum(0L) : Reductions.PlaneSum(t, Batch, Features, Plane);
+        public Tensor Sum(Tensor t) => t.sum(Axes);
 
-        /// <summary>Per-feature dot product of two same-shaped tensors, shape (F,).</summary>
-        public Tensor FeatureDot(Tensor u, Tensor v) =>
-            Plane == 1 ? Reductions.ColumnDot(u, v, Batch, Features) : Reductions.PlaneDot(u, v, Batch, Features, Plane);
+        public Tensor Dot(Tensor u, Tensor v)
+        {
+            using var product = u.mul(v);
+            return product.sum(Axes);
+        }
+
+        /// <summary>Per-feature sum of squares; for images as row norms over each contiguous H*W plane.</summary>
+        public Tensor SquaredNorm(Tensor t)
+        {
+            if (Plane == 1) return Dot(t, t);
+            using var planes = Reductions.RowSquaredNorm(t, Batch * Features, Plane);
+            return planes.view(Batch, Features).sum(0L);
+        }
     }
 }
 
-/// <summary>
-/// Reductions of contiguous tensors laid out as rows, planes or columns, shaped so that libtorch reduces
-/// over the innermost, contiguous axis and dot products never materialize the full-size product.
-/// </summary>
+/// <summary>Row-wise reductions of contiguous tensors viewed as (rows, length), each of shape (rows,).</summary>
 internal static class Reductions
 {
-    /// <summary>Dot product of each of the <paramref name="rows"/> rows of u and v (viewed (rows, length)); shape (rows,).</summary>
+    /// <summary>Sum of squares of each row, via a norm over the contiguous axis (no full-size temporary).</summary>
+    public static Tensor RowSquaredNorm(Tensor t, long rows, long length)
+    {
+        using var view = t.view(rows, length);
+        return linalg.vector_norm(view, 2, [1L]).pow_(2);
+    }
+
+    /// <summary>Dot product of each row of u with the same row of v.</summary>
     public static Tensor RowDot(Tensor u, Tensor v, long rows, long length)
     {
-        using var dots = u.view(rows, 1, length).bmm(v.view(rows, length, 1));
-        return dots.view(rows);
-    }
-
-    /// <summary>Dot product of each column of u and v viewed (rows, columns); shape (columns,).</summary>
-    public static Tensor ColumnDot(Tensor u, Tensor v, long rows, long columns)
-    {
         using var product = u.mul(v);
-        return product.sum(0L);
-    }
-
-    /// <summary>Per-channel sum of an (N, C, plane) tensor over N and the plane; shape (C,).</summary>
-    public static Tensor PlaneSum(Tensor t, long batch, long channels, long plane)
-    {
-        using var sums = t.view(batch * channels, plane).sum(1L);
-        return sums.view(batch, channels).sum(0L);
-    }
-
-    /// <summary>Per-channel dot product of two (N, C, plane) tensors over N and the plane; shape (C,).</summary>
-    public static Tensor PlaneDot(Tensor u, Tensor v, long batch, long channels, long plane)
-    {
-        using var dots = RowDot(u, v, batch * channels, plane);
-        return dots.view(batch, channels).sum(0L);
+        using var view = product.view(rows, length);
+        return view.sum(1L);
     }
 }
 
@@ -156,7 +150,7 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         using var scope = NewDisposeScope();
         var features = x.shape[1];
         var xHat = x.sub(x.mean([1L], keepdim: true));
-        var invStd = Reductions.RowDot(xHat, xHat, x.shape[0], features).div_(features).add_(eps).rsqrt_().view(-1, 1);
+        var invStd = Reductions.RowSquaredNorm(xHat, x.shape[0], features).div_(features).add_(eps).rsqrt_().view(-1, 1);
         xHat.mul_(invStd);
         var output = addcmul(beta, xHat, gamma, 1);
         ctx.save_for_backward([xHat, invStd, gamma]);
@@ -172,7 +166,7 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         var (rows, features) = (xHat.shape[0], xHat.shape[1]);
 
         var dBeta = gradOutput.sum(0L);
-        var dGamma = Reductions.ColumnDot(gradOutput, xHat, rows, features);
+        var dGamma = gradOutput.mul(xHat).sum(0L);
         var dxHat = gradOutput.mul(gamma);
         var rowSum = dxHat.sum(1, keepdim: true);
         var rowDot = Reductions.RowDot(dxHat, xHat, rows, features).view(-1, 1);
@@ -189,6 +183,8 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
 /// </summary>
 internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<SpatialGroupNormFunction>
 {
+    private static readonly long[] ChannelAxes = [0, 2, 3];
+
     public override string Name => nameof(SpatialGroupNormFunction);
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -204,7 +200,7 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
         var grouped = x.reshape(shape[0] * groups, -1);
         var (rows, length) = (grouped.shape[0], grouped.shape[1]);
         var centered = grouped.sub(grouped.mean([1L], keepdim: true));
-        var invStd = Reductions.RowDot(centered, centered, rows, length).div_(length).add_(eps).rsqrt_().view(-1, 1);
+        var invStd = Reductions.RowSquaredNorm(centered, rows, length).div_(length).add_(eps).rsqrt_().view(-1, 1);
         var xHat = centered.mul_(invStd).view(shape);
         var channel = new long[] { 1, shape[1], 1, 1 };
         var output = addcmul(beta.view(channel), xHat, gamma.view(channel), 1);
@@ -222,11 +218,11 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
         var groups = (long)ctx.get_data("groups");
         var shape = xHat.shape;
 
-        var (batch, channels, plane) = (shape[0], shape[1], shape[2] * shape[3]);
+        var (batch, channels) = (shape[0], shape[1]);
         var dout = gradOutput.contiguous();
 
-        var dBeta = Reductions.PlaneSum(dout, batch, channels, plane);
-        var dGamma = Reductions.PlaneDot(dout, xHat, batch, channels, plane);
+        var dBeta = dout.sum(ChannelAxes);
+        var dGamma = dout.mul(xHat).sum(ChannelAxes);
         var rows = batch * groups;
         var dxHat = dout.mul(gamma.view(1, channels, 1, 1)).view(rows, -1);
         var xHatGrouped = xHat.view(rows, -1);
