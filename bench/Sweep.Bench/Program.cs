@@ -111,22 +111,6 @@ public static class Program
             ("built-in BatchNorm2d fwd+bwd", () => { x.grad = null; builtIn.forward(x).backward([dout]); }),
             ("Sweep SpatialBatchNorm fwd", () => { using var _ = no_grad(); sweep.forward(x); }),
             ("built-in BatchNorm2d fwd", () => { using var _ = no_grad(); builtIn.forward(x); }),
-            ("TMP bmm rowdot", () => dout.view(2048, 1, 1024).bmm(x.detach().view(2048, 1024, 1))),
-            ("TMP mul+sum(1)", () => dout.view(2048, 1024).mul(x.detach().view(2048, 1024)).sum(1L)),
-            ("TMP plane sum(1)", () => dout.view(2048, 1024).sum(1L)),
-            ("TMP sum (0,2,3)", () => dout.sum([0L, 2, 3])),
-            ("TMP addcmul bcast", () => addcmul(sweep.Gamma.detach().view(1, 32, 1, 1), dout, sweep.Gamma.detach().view(1, 32, 1, 1), 1)),
-            ("TMP addcmul_ bcast", () => dout.clone().addcmul_(dout, sweep.Gamma.detach().view(1, 32, 1, 1), 1)),
-            ("TMP clone", () => dout.clone()),
-            ("TMP mul bcast", () => dout.mul(sweep.Gamma.detach().view(1, 32, 1, 1))),
-            ("TMP mul full", () => dout.mul(dout)),
-            ("TMP vector_norm axes", () => linalg.vector_norm(dout, 2, [0L, 2, 3], keepdim: true)),
-            ("TMP vector_norm rows", () => linalg.vector_norm(dout.view(2048, 1024), 2, [1L], keepdim: true)),
-            ("TMP square+sum axes", () => dout.square().sum([0L, 2, 3])),
-            ("TMP mean axes", () => dout.mean([0L, 2, 3], keepdim: true)),
-            ("TMP sub bcast", () => dout.sub(sweep.Gamma.detach().view(1, 32, 1, 1))),
-            ("TMP mul bcast + add_ bcast", () => dout.mul(sweep.Gamma.detach().view(1, 32, 1, 1)).add_(sweep.Gamma.detach().view(1, 32, 1, 1))),
-            ("TMP mul bcast, add_, addcmul_", () => dout.mul(sweep.Gamma.detach().view(1, 32, 1, 1)).add_(sweep.Gamma.detach().view(1, 32, 1, 1)).addcmul_(dout, sweep.Gamma.detach().view(1, 32, 1, 1), 1)),
         };
         var samples = cases.Select(_ => new List<Sample>()).ToArray();
         for (var w = 0; w < options.Warmup; w++)
