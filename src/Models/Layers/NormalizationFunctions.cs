@@ -62,13 +62,16 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
         var layout = FeatureLayout.Of(centered);
 
         var dBeta = layout.Sum(gradOutput);
-        var dGamma = layout.Dot(gradOutput, centered).mul_(invStd);
+        // dx's buffer first holds dout * centered for dGamma, so the backward pass allocates one
+        // full-size tensor, as the built-in one does (without GLIBC_TUNABLES each is an mmap + page faults).
+        var dx = gradOutput.mul(centered);
+        var dGamma = layout.Sum(dx).mul_(invStd);
         // Alt backward, dx = k*dout - k/M*(dBeta + x_hat*dGamma) with k = gamma*inv_std, written as
         // dx = k*dout + b + a*centered with per-feature a = -k*inv_std*dGamma/M, b = -k*dBeta/M.
         var k = gamma.mul(invStd);
         var a = k.mul(invStd).mul_(dGamma).mul_(-1.0 / layout.Count);
         var b = k.mul(dBeta).mul_(-1.0 / layout.Count);
-        var dx = gradOutput.mul(layout.Broadcast(k)).add_(layout.Broadcast(b)).addcmul_(centered, layout.Broadcast(a), 1);
+        dx.copy_(gradOutput).mul_(layout.Broadcast(k)).add_(layout.Broadcast(b)).addcmul_(centered, layout.Broadcast(a), 1);
         scope.MoveToOuter(dx, dGamma, dBeta);
         return [dx, dGamma, dBeta, null!];
     }
@@ -152,7 +155,7 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         var xHat = x.sub(x.mean([1L], keepdim: true));
         var invStd = Reductions.RowSquaredNorm(xHat, x.shape[0], features).div_(features).add_(eps).rsqrt_().view(-1, 1);
         xHat.mul_(invStd);
-        var output = addcmul(beta, xHat, gamma, 1);
+        var output = xHat.mul(gamma).add_(beta);
         ctx.save_for_backward([xHat, invStd, gamma]);
         scope.MoveToOuter(xHat, invStd);
         return scope.MoveToOuter(output);
@@ -203,7 +206,7 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
         var invStd = Reductions.RowSquaredNorm(centered, rows, length).div_(length).add_(eps).rsqrt_().view(-1, 1);
         var xHat = centered.mul_(invStd).view(shape);
         var channel = new long[] { 1, shape[1], 1, 1 };
-        var output = addcmul(beta.view(channel), xHat, gamma.view(channel), 1);
+        var output = xHat.mul(gamma.view(channel)).add_(beta.view(channel));
         ctx.save_for_backward([xHat, invStd, gamma]);
         ctx.save_data("groups", groups);
         scope.MoveToOuter(xHat, invStd);

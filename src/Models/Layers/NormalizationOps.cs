@@ -33,7 +33,7 @@ public static class NormalizationOps
         long[] broadcast = x.dim() == 4 ? [1, x.shape[1], 1, 1] : [1, x.shape[1]];
         var scale = gamma.mul(runningVariance.add(eps).rsqrt());
         var shift = beta.sub(runningMean.mul(scale));
-        return scope.MoveToOuter(addcmul(shift.view(broadcast), x, scale.view(broadcast), 1));
+        return scope.MoveToOuter(x.mul(scale.view(broadcast)).add_(shift.view(broadcast)));
     }
 
     /// <summary>Layer norm of (N, D): statistics per row; gamma/beta of shape (D,).</summary>
