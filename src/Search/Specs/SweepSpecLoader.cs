@@ -257,7 +257,7 @@ public static class SweepSpecLoader
                         if (!IsArray(values)) throw Error(path + ".values", Text(values), "allowed: a non-empty list, e.g. [adam, sgd_momentum]");
                         var items = values.GetArray();
                         if (items.Count == 0) throw Error(path + ".values", "[]", "a choice needs at least one value");
-                        return new Choice(name, items.Select((v, i) => CheckedValue(family, name, $"{path}.values[{i}]", v)));
+                        return new Choice(name, [.. items.Select((v, i) => CheckedValue(family, name, $"{path}.values[{i}]", v))]);
                     }
                     case "fixed":
                         CheckKeys(dim, path + ".", ["type", "value"]);
@@ -317,7 +317,7 @@ public static class SweepSpecLoader
         }
 
         private static bool IsArray(HoconValue value) =>
-            value.IsArray() || (value.Values.Count == 1 && value.Values[0] is HoconArray);
+            value.IsArray() || (!value.IsString() && !value.IsObject() && value.Values.Count > 0 && value.Values[0] is HoconArray);
 
         private static string Text(HoconValue value)
         {
