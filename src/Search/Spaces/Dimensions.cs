@@ -43,6 +43,7 @@ public abstract record Dimension
     /// <summary>Human-readable range, e.g. <c>[1e-05, 0.01] log</c>.</summary>
     public abstract string Describe();
 
+    [JsonIgnore]
     public bool IsSearched => this is not Fixed;
 
     /// <summary>Rounds to 4 significant digits so sampled configs stay readable in keys, logs and tables.</summary>

@@ -35,9 +35,11 @@ public sealed record DataSpec(string Directory, int NumTrain = 49_000, int NumVa
 /// </summary>
 public sealed record StageSpec(int Count, int Epochs, int NumTrain, int TopK = 0, int CarryOver = 0, double Margin = 0.1)
 {
+    [JsonIgnore]
     public TrialBudget Budget => new(Epochs, NumTrain);
 
     /// <summary>Trials this stage runs when the previous stage completed at least <see cref="CarryOver"/> trials.</summary>
+    [JsonIgnore]
     public int MaxTrials => Count + CarryOver;
 }
 
@@ -86,6 +88,7 @@ public sealed record SweepSpec
     }
 
     /// <summary>The parameters every trial starts from: model family plus the fixed settings.</summary>
+    [JsonIgnore]
     public TrialConfig BaseParams => Fixed.With("model", ParamValue.Of(Model));
 
     public bool Equals(SweepSpec? other) =>

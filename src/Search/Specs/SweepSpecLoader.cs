@@ -167,6 +167,12 @@ public static class SweepSpecLoader
             var groupnorm = normalizations.Any(v => v.Kind == ParamKind.String && v.AsString() == "groupnorm");
             if (groupnorm && !fixedConfig.Contains("groups") && space.Find("groups") is null)
                 throw Error("model.groups", null, "normalization can be groupnorm, so model.groups (the number of groups, e.g. 4) is required");
+            if (groupnorm && fixedConfig.TryGetInt("groups", out var groups))
+            {
+                var widthsName = family == ModelParameters.ConvNet ? "conv_channels" : "hidden_dims";
+                if (fixedConfig.TryGetIntList(widthsName, out var widths) && widths.FirstOrDefault(w => w % groups != 0) is var bad and > 0)
+                    throw Error("model.groups", groups.ToString(CultureInfo.InvariantCulture), $"groupnorm needs groups to divide every layer width, but {widthsName} has {bad}; allowed: a divisor of every width");
+            }
             if (family == ModelParameters.ConvNet && !fixedConfig.Contains("conv_channels") && space.Find("conv_channels") is null)
                 throw Error("model.conv_channels", null, "a convnet needs conv_channels, e.g. [32, 64]");
             if (family == ModelParameters.Fc && !fixedConfig.Contains("hidden_dims") && space.Find("hidden_dims") is null)

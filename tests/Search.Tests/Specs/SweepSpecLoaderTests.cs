@@ -150,6 +150,7 @@ public class SweepSpecLoaderTests
     [InlineData("hidden_dims = [100]", "hidden_dims = [100], groups = 0", "model.groups = 0", "allowed: an integer >= 1")]
     [InlineData("hidden_dims = [100]", "hidden_dims = []", "model.hidden_dims = []", "non-empty list")]
     [InlineData("hidden_dims = [100]", "hidden_dims = [100], normalization = groupnorm", "model.groups", "required")]
+    [InlineData("hidden_dims = [100]", "hidden_dims = [100], normalization = groupnorm, groups = 3", "model.groups = 3", "groupnorm needs groups to divide every layer width, but hidden_dims has 100")]
     [InlineData("hidden_dims = [100]", "hidden_dims = [100], num_filters = 3", "model.num_filters", "unknown parameter 'num_filters' for model fc")]
     [InlineData("seed = 1", "seed = 1\ntraining { epochs = 3 }", "training.epochs = 3", "move it to stages[i].epochs")]
     [InlineData("seed = 1", "seed = 1\ntraining { update_rule = adamw }", "training.update_rule = adamw", "allowed: one of")]
