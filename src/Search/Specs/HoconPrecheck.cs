@@ -39,6 +39,8 @@ internal static partial class HoconPrecheck
         var open = new Stack<(char Bracket, int Line)>();
         var line = 1;
         var expectValue = false;
+        // After a key's '=' or ':' further '=' / ':' belong to the value (e.g. an unquoted c:/data) until a separator.
+        var assigned = false;
         var valueKeyLine = 0;
         for (var i = 0; i < text.Length; i++)
         {
@@ -47,6 +49,7 @@ internal static partial class HoconPrecheck
             {
                 if (expectValue) return $"line {valueKeyLine}: a key has no value after '=' (write a value, e.g. key = 1, or remove the key)";
                 line++;
+                assigned = false;
                 continue;
             }
             if (char.IsWhiteSpace(c)) continue;
@@ -71,14 +74,15 @@ internal static partial class HoconPrecheck
             }
             switch (c)
             {
-                case '=' or ':':
-                    if (expectValue) return $"line {line}: unexpected '{c}' where a value belongs";
+                case '=' or ':' when !assigned:
                     expectValue = true;
+                    assigned = true;
                     valueKeyLine = line;
                     break;
                 case '{' or '[':
                     open.Push((c, line));
                     expectValue = false;
+                    assigned = false;
                     break;
                 case '}' or ']':
                     if (expectValue) return $"line {valueKeyLine}: a key has no value before '{c}' (write a value, e.g. key = 1)";
@@ -90,6 +94,7 @@ internal static partial class HoconPrecheck
                     break;
                 case ',':
                     if (expectValue) return $"line {valueKeyLine}: a key has no value before ',' (write a value, e.g. key = 1)";
+                    assigned = false;
                     break;
                 case '$' when i + 1 < text.Length && text[i + 1] == '{':
                     var close = text.IndexOf('}', i);

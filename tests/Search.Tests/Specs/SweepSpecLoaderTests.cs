@@ -186,6 +186,18 @@ public class SweepSpecLoaderTests
     }
 
     [Fact]
+    public void Colons_in_values_need_quotes_and_the_parser_says_so_in_one_line()
+    {
+        var spec = Parse(Minimal.Replace("data { directory = \"../data\" }", "data {\n  directory = \"c:/data=x\"\n}"));
+        Assert.Equal("c:/data=x", spec.Data.Directory);
+        Assert.Equal(Path.GetFullPath(Path.Combine("/base", "c:/data=x")), spec.Data.ResolveDirectory("/base"));
+        var message = ErrorOf(Minimal.Replace("data { directory = \"../data\" }", "data {\n  directory = c:/data\n}"));
+        Assert.StartsWith("t.conf: not valid HOCON: ", message);
+        Assert.Contains("enclose the item with double quotes", message);
+        Assert.DoesNotContain('\n', message);
+    }
+
+    [Fact]
     public void Missing_and_empty_files_fail_clearly()
     {
         var missing = Assert.Throws<SweepSpecException>(() => SweepSpecLoader.LoadFile("no/such/spec.conf"));
