@@ -11,6 +11,9 @@ namespace Sweep.Search.Specs;
 /// </summary>
 internal static partial class HoconPrecheck
 {
+    [GeneratedRegex(@"\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex OptionalEnvToken();
+
     [GeneratedRegex(@"^(?<indent>\s*)(?<key>[A-Za-z0-9_.\-""]+)\s*[=:]\s*\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}\s*(?:(?:#|//).*)?$")]
     private static partial Regex OptionalEnvLine();
 
@@ -24,14 +27,30 @@ internal static partial class HoconPrecheck
         for (var i = 0; i < lines.Length; i++)
         {
             var match = OptionalEnvLine().Match(lines[i].TrimEnd('\r'));
-            if (!match.Success) continue;
-            var value = environment(match.Groups["var"].Value);
-            lines[i] = string.IsNullOrEmpty(value)
-                ? ""
-                : $"{match.Groups["indent"].Value}{match.Groups["key"].Value} = {System.Text.Json.JsonSerializer.Serialize(value)}";
+            if (match.Success)
+            {
+                var value = environment(match.Groups["var"].Value);
+                lines[i] = string.IsNullOrEmpty(value)
+                    ? ""
+                    : $"{match.Groups["indent"].Value}{match.Groups["key"].Value} = {Quote(value)}";
+                continue;
+            }
+            // Elsewhere (e.g. inside { ... } on one line) a set variable is substituted; an unset one cannot be
+            // dropped without dropping the key, which Akka would turn into an empty string, so it is an error.
+            var line = i + 1;
+            lines[i] = OptionalEnvToken().Replace(lines[i], token =>
+            {
+                var name = token.Groups["var"].Value;
+                var value = environment(name);
+                return string.IsNullOrEmpty(value)
+                    ? throw new SweepSpecException($"line {line}: ${{?{name}}} is not set; put the override on a line of its own (key = ${{?{name}}}) so the earlier value stays when it is unset")
+                    : Quote(value);
+            });
         }
         return string.Join('\n', lines);
     }
+
+    private static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
 
     /// <summary>Null when the structure is sound, else a one-line message starting with <c>line N:</c>.</summary>
     public static string? FindSyntaxError(string text)

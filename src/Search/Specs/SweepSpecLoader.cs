@@ -42,7 +42,15 @@ public static class SweepSpecLoader
     public static SweepSpec Parse(string text, string source = "sweep spec", Func<string, string?>? environment = null)
     {
         var reader = new Reader(source);
-        var prepared = HoconPrecheck.ApplyEnvironmentOverrides(text, environment ?? Environment.GetEnvironmentVariable);
+        string prepared;
+        try
+        {
+            prepared = HoconPrecheck.ApplyEnvironmentOverrides(text, environment ?? Environment.GetEnvironmentVariable);
+        }
+        catch (SweepSpecException e)
+        {
+            throw new SweepSpecException($"{source} {e.Message}");
+        }
         if (HoconPrecheck.FindSyntaxError(prepared) is { } syntax) throw new SweepSpecException($"{source} {syntax}");
         Config config;
         try

@@ -106,6 +106,16 @@ public class SweepSpecLoaderTests
             """;
         Assert.Equal("../shared/data/cifar-10-batches-bin", SweepSpecLoader.Parse(text, "t.conf", _ => null).Data.Directory);
         Assert.Equal("/data/cifar", SweepSpecLoader.Parse(text, "t.conf", name => name == "SWEEP_DATA" ? "/data/cifar" : null).Data.Directory);
+        Assert.Equal("/my \"odd\" dir", SweepSpecLoader.Parse(text, "t.conf", _ => "/my \"odd\" dir").Data.Directory);
+    }
+
+    [Fact]
+    public void An_inline_environment_override_is_substituted_when_set_and_an_error_when_not()
+    {
+        var inline = Minimal.Replace("data { directory = \"../data\" }", "data { directory = ${?SWEEP_DATA} }");
+        Assert.Equal("/d", SweepSpecLoader.Parse(inline, "t.conf", _ => "/d").Data.Directory);
+        var message = Assert.Throws<SweepSpecException>(() => SweepSpecLoader.Parse(inline, "t.conf", _ => null)).Message;
+        Assert.StartsWith("t.conf line 3: ${?SWEEP_DATA} is not set", message);
     }
 
     [Theory]
