@@ -77,5 +77,10 @@ public class SweepStateSnapshotTests(ITestOutputHelper output)
         Assert.Equal(state.GetTrial("s1-t0001").Result!.BestValAcc, progress.Best.BestValAcc);
         // 2 s for 1 epoch x 1000 images: 3 open stage-1 trials (3,000) + stage 2 (3 trials x 2 epochs x 2000 = 12,000) on 1 running slot.
         Assert.Equal(TimeSpan.FromSeconds(30), progress.Eta);
+        state = state.ApplyAll(_engine.ReportEpoch(state, "s1-t0002", "w1", 1, 1.5, 0.4, 0.3812));
+        var text = state.Progress(TestSpecs.T0.AddSeconds(75)).ToText().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var best = state.GetTrial("s1-t0001").Result!.BestValAcc.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal($"sweep test: stage 1 of 2 | 2 pending, 1 running, 1 completed, 0 diverged, 0 failed | best s1-t0001 val {best} (epoch 1) | ETA 28s", text[0]); // its one epoch is done: 1,000 fewer units left
+        Assert.Equal("  s1-t0002 on w1: epoch 1/1, val 0.3812, 1m15s", text[1]);
     }
 }

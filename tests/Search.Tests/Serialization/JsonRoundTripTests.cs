@@ -42,7 +42,8 @@ public class JsonRoundTripTests
         Assert.Equal(discriminator, (string?)node["event"]);
         Assert.DoesNotContain("Sweep.Search", json);
         Assert.DoesNotContain("$type", json);
-        var back = JsonSerializer.Deserialize<ISweepEvent>(json, SweepJson.Options);
+        Assert.Equal(json, SweepJson.SerializeEvent(sweepEvent));
+        var back = SweepJson.DeserializeEvent(json);
         Assert.Equal(sweepEvent, back);
         Assert.Equal(json, JsonSerializer.Serialize(back, SweepJson.Options));
     }
