@@ -92,6 +92,8 @@ public static class SweepSpecLoader
             foreach (var (key, value) in modelObject.Items.Where(kv => kv.Key != "family"))
             {
                 var path = "model." + key;
+                if (ModelParameters.TrainingNames.Contains(key))
+                    throw Error(path, Text(value), $"{key} is a training setting; move it to training.{key}");
                 if (!ModelParameters.ModelNames(family).Contains(key))
                     throw Error(path, null, UnknownParameter(family, key, ModelParameters.ModelNames(family), "model"));
                 fixedValues.Add(KeyValuePair.Create(key, CheckedValue(family, key, path, value)));
@@ -104,6 +106,8 @@ public static class SweepSpecLoader
                     var path = "training." + key;
                     if (ModelParameters.BudgetNames.Contains(key))
                         throw Error(path, Text(value), $"{key} is set per stage; move it to stages[i].{key}");
+                    if (ModelParameters.ModelNames(family).Contains(key))
+                        throw Error(path, Text(value), $"{key} is a model setting; move it to model.{key}");
                     if (!ModelParameters.TrainingNames.Contains(key))
                         throw Error(path, null, UnknownParameter(family, key, ModelParameters.TrainingNames, "training"));
                     fixedValues.Add(KeyValuePair.Create(key, CheckedValue(family, key, path, value)));

@@ -164,6 +164,8 @@ public class SweepSpecLoaderTests
     [InlineData("hidden_dims = [100]", "hidden_dims = [100], num_filters = 3", "model.num_filters", "unknown parameter 'num_filters' for model fc")]
     [InlineData("seed = 1", "seed = 1\ntraining { epochs = 3 }", "training.epochs = 3", "move it to stages[i].epochs")]
     [InlineData("seed = 1", "seed = 1\ntraining { update_rule = adamw }", "training.update_rule = adamw", "allowed: one of")]
+    [InlineData("seed = 1", "seed = 1\ntraining { reg = 0.1 }", "training.reg = 0.1", "reg is a model setting; move it to model.reg")]
+    [InlineData("hidden_dims = [100]", "hidden_dims = [100], batch_size = 50", "model.batch_size = 50", "move it to training.batch_size")]
     [InlineData("seed = 1", "seed = 1\nsampler = bayes", "sampler = bayes", "allowed: coarse_to_fine|random|grid")]
     [InlineData("seed = 1", "seed = 1\ntrial_timeout = soon", "trial_timeout = soon", "allowed: a positive duration")]
     [InlineData("seed = 1", "seed = 1\nmax_retries = -1", "max_retries = -1", "allowed: an integer in [0, 100]")]
