@@ -23,6 +23,9 @@ public static class SweepSpecLoader
     /// <summary>CIFAR-10 has 50,000 training images; train and validation images come out of them.</summary>
     public const int CifarTrainImages = 50_000;
 
+    /// <summary>Largest grid a spec may ask for; the grid sampler builds the whole grid in memory.</summary>
+    public const long MaxGridPoints = 100_000;
+
     public static SweepSpec LoadFile(string path, Func<string, string?>? environment = null)
     {
         if (!File.Exists(path))
@@ -59,11 +62,18 @@ public static class SweepSpecLoader
         }
         catch (Exception e) when (e is not SweepSpecException)
         {
-            throw new SweepSpecException($"{source}: not valid HOCON: {OneLine(e.Message)}", e);
+            throw new SweepSpecException($"{source}: not valid HOCON: {HoconPrecheck.WithLineNumbers(FirstSentence(OneLine(e.Message)), prepared)}", e);
         }
         if (config.IsEmpty || config.Root?.IsObject() != true)
             throw new SweepSpecException($"{source}: the spec is empty; it needs at least name, seed, data, model, space and stages (see hocon/sweeps/quickstart.conf)");
         return reader.Read(config);
+    }
+
+    /// <summary>Akka appends the whole text after "Unknown token at position N:"; the position is what matters.</summary>
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(": ", message.IndexOf("position", StringComparison.Ordinal) is var p and >= 0 ? p : 0, StringComparison.Ordinal);
+        return message.Contains("position", StringComparison.Ordinal) && cut > 0 ? message[..cut] : message;
     }
 
     internal static string OneLine(string message) => string.Join(" ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
@@ -71,7 +81,11 @@ public static class SweepSpecLoader
     private sealed class Reader(string source)
     {
         private SweepSpecException Error(string key, string? value, string problem) =>
-            new(value is null ? $"{source}: {key}: {problem}" : $"{source}: {key} = {value}: {problem}");
+            new(value is null ? $"{source}: {Visible(key)}: {problem}" : $"{source}: {Visible(key)} = {Visible(value)}: {problem}");
+
+        /// <summary>Keeps the message on one line whatever a broken spec put into a key or value.</summary>
+        private static string Visible(string text) =>
+            text.Any(char.IsControl) ? System.Text.Json.JsonSerializer.Serialize(text) : text;
 
         public SweepSpec Read(Config config)
         {
@@ -146,6 +160,9 @@ public static class SweepSpecLoader
                 };
             }
             var gridPoints = root.Items.TryGetValue("grid_points", out var gp) ? Int(gp, "grid_points", min: 1, max: 1000) : 3;
+            if (sampler == SamplerKind.Grid && space.GridSize(gridPoints) > MaxGridPoints)
+                throw Error("grid_points", gridPoints.ToString(CultureInfo.InvariantCulture),
+                    $"the grid would hold {space.GridSize(gridPoints)} configs (more than {MaxGridPoints}); lower grid_points, fix some dimensions or use sampler = random");
             var stages = ReadStages(root, data, sampler);
             var maxRetries = root.Items.TryGetValue("max_retries", out var mr) ? Int(mr, "max_retries", min: 0, max: 100) : 2;
             var timeout = TimeSpan.FromHours(1);

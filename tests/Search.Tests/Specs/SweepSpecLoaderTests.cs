@@ -166,6 +166,7 @@ public class SweepSpecLoaderTests
     [InlineData("seed = 1", "seed = 1\ntraining { update_rule = adamw }", "training.update_rule = adamw", "allowed: one of")]
     [InlineData("seed = 1", "seed = 1\ntraining { reg = 0.1 }", "training.reg = 0.1", "reg is a model setting; move it to model.reg")]
     [InlineData("hidden_dims = [100]", "hidden_dims = [100], batch_size = 50", "model.batch_size = 50", "move it to training.batch_size")]
+    [InlineData("seed = 1", "seed = 1\nsampler = grid\ngrid_points = 1000\nspace { learning_rate { type = float, low = 1e-4, high = 1e-2 }\n reg { type = float, low = 0, high = 1 } }", "grid_points = 1000", "the grid would hold 1000000 configs")]
     [InlineData("seed = 1", "seed = 1\nsampler = bayes", "sampler = bayes", "allowed: coarse_to_fine|random|grid")]
     [InlineData("seed = 1", "seed = 1\ntrial_timeout = soon", "trial_timeout = soon", "allowed: a positive duration")]
     [InlineData("seed = 1", "seed = 1\nmax_retries = -1", "max_retries = -1", "allowed: an integer in [0, 100]")]
@@ -190,6 +191,11 @@ public class SweepSpecLoaderTests
     [InlineData("name = t\nseed = 1 }\n", "line 2: '}' closes nothing", "")]
     [InlineData("name = \"t\nseed = 1\n", "line 1: a quoted string is not closed", "")]
     [InlineData("name = t\nmodel { family = fc\n", "line 2: '{' is never closed", "")]
+    [InlineData("name == t\nseed = 1\n", "line 1: '==' is not an assignment", "")]
+    [InlineData("name = t\nseed\nmodel { family = fc }\n", "line 2: 'seed' has no value (write seed = value", "")]
+    [InlineData("name = t\nmodel { family = fc } extra\n", "line 2: 'extra' has no value", "")]
+    [InlineData("name = t\nmodel { family = fc, dropout }\n", "line 2: 'dropout' has no value", "")]
+    [InlineData("name = t\nspace {\n  a { type = fixed, value = 1 }, b { type = fixed, value = 2 }\n}\n", "line 3: remove the ',' after '}'", "")]
     public void Syntax_errors_name_the_line(string text, string expected, string _)
     {
         var message = ErrorOf(text);
