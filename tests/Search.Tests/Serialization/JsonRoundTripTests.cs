@@ -87,6 +87,22 @@ public class JsonRoundTripTests
     }
 
     [Fact]
+    public void Progress_round_trips_for_status_replies()
+    {
+        var engine = new SweepEngine();
+        var state = SweepState.Empty.ApplyAll(engine.Start(TestSpecs.Spec(stage1: 3)));
+        state = state.ApplyAll(engine.Dispatch(state, "w1", 2, TestSpecs.T0));
+        state = state.ApplyAll(engine.ReportEpoch(state, "s1-t0002", "w1", 1, 1.2, 0.4, 0.35));
+        state = state.ApplyAll(engine.Complete(state, "s1-t0001", TestSpecs.FakeResult(state.GetTrial("s1-t0001").Spec, "w1")));
+        var progress = state.Progress(TestSpecs.T0.AddSeconds(20));
+        var back = SweepJson.Deserialize<SweepProgress>(SweepJson.Serialize(progress));
+        Assert.Equal(SweepJson.Serialize(progress), SweepJson.Serialize(back));
+        Assert.Equal(progress.ToText(), back.ToText());
+        Assert.Equal(progress.Running.ToArray(), back.Running.ToArray());
+        Assert.Equal(progress.Best!.Params, back.Best!.Params);
+    }
+
+    [Fact]
     public void Unknown_discriminators_are_rejected()
     {
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<ISweepEvent>("{\"event\":\"trial_exploded\",\"trial_id\":\"x\"}", SweepJson.Options));
