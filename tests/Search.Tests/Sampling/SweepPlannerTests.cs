@@ -46,5 +46,9 @@ public class SweepPlannerTests
             state = state.ApplyAll(events);
         }
         Assert.Equal(2, state.CurrentStage);
+        var open = state.StageTrials[2].Length;
+        Assert.Contains($"stage 2 is running ({open} of {open} trials open); it is the last stage", SweepPlanner.DescribeNext(state));
+        Assert.Equal("the journal holds no sweep yet\n", SweepPlanner.DescribeNext(SweepState.Empty));
+        Assert.Contains("stage 1 of 2: 2 trial(s)", SweepPlanner.DescribeNext(started));
     }
 }
