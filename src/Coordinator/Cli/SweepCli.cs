@@ -8,6 +8,7 @@ public static class SweepCli
     public static RootCommand Build()
     {
         var root = new RootCommand("Sweep: distributed coarse-to-fine hyperparameter search on CIFAR-10.");
+        root.Subcommands.Add(PlanCommand.Build());
         return root;
     }
 }
