@@ -11,9 +11,10 @@ namespace Sweep.Bench;
 
 /// <summary>
 /// Benchmarks that compare Sweep's hand-written layers with TorchSharp's built-in ones inside one process.
-/// Both sides run the same model, batch and update, interleaved round by round (alternating which goes
-/// first), so background load on a shared machine hits both alike; figures are medians of per-step wall
-/// time and of per-step process CPU time (the steadier one when other processes compete for the cores).
+/// Both sides run the same model, batch and update, interleaved round by round (by default one step per
+/// side per round, alternating which goes first), so background load on a shared machine hits both alike;
+/// figures are medians of per-step wall time and of per-step process CPU time, and the median of the
+/// per-round ratios (the steadiest figure when other processes compete for the cores).
 /// </summary>
 public static class Program
 {
@@ -262,7 +263,7 @@ public static class Program
         {
             if (args.Length == 0)
                 throw new ArgumentException("no command given");
-            var options = new BenchOptions(args[0], Rounds: 10, Steps: 5, Warmup: 5, Threads: Environment.ProcessorCount, Device: "cpu");
+            var options = new BenchOptions(args[0], Rounds: 40, Steps: 1, Warmup: 3, Threads: Environment.ProcessorCount, Device: "cpu");
             for (var i = 1; i < args.Length; i += 2)
             {
                 var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"option {args[i]} needs a value");

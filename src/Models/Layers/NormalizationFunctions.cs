@@ -100,16 +100,10 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
 
         public Tensor Sum(Tensor t) => t.sum(Axes);
 
-        public Tensor Dot(Tensor u, Tensor v)
-        {
-            using var product = u.mul(v);
-            return product.sum(Axes);
-        }
-
-        /// <summary>Per-feature sum of squares; for images as row norms over each contiguous H*W plane.</summary>
+        /// <summary>Per-feature sum of squares, as a norm (no full-size temporary); for images over each contiguous H*W plane.</summary>
         public Tensor SquaredNorm(Tensor t)
         {
-            if (Plane == 1) return Dot(t, t);
+            if (Plane == 1) return linalg.vector_norm(t, 2, BatchAxis).pow_(2);
             using var planes = Reductions.RowSquaredNorm(t, Batch * Features, Plane);
             return planes.view(Batch, Features).sum(0L);
         }
