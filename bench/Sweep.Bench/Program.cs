@@ -124,6 +124,8 @@ public static class Program
             ("built-in BatchNorm2d fwd", () => { using var _ = no_grad(); builtIn.forward(x); }),
             ("Sweep BatchNorm (500, 600) fwd+bwd", () => { h.grad = null; sweep1d.forward(h).backward([dh]); }),
             ("built-in BatchNorm1d (500, 600) fwd+bwd", () => { h.grad = null; builtIn1d.forward(h).backward([dh]); }),
+            ("Sweep BatchNorm (500, 600) fwd", () => { using var _ = no_grad(); sweep1d.forward(h); }),
+            ("built-in BatchNorm1d (500, 600) fwd", () => { using var _ = no_grad(); builtIn1d.forward(h); }),
             ("Sweep InvertedDropout (500, 600) fwd+bwd", () => { h.grad = null; sweepDropout.forward(h).backward([dh]); }),
             ("built-in Dropout (500, 600) fwd+bwd", () => { h.grad = null; builtInDropout.forward(h).backward([dh]); }),
         };

@@ -106,10 +106,17 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
 
         public Tensor Sum(Tensor t) => t.sum(Axes);
 
-        /// <summary>Per-feature sum of squares, as a norm (no full-size temporary); for images over each contiguous H*W plane.</summary>
+        /// <summary>
+        /// Per-feature sum of squares. For images as norms of each contiguous H*W plane (no full-size
+        /// temporary); for (N, D) a norm down the columns is 8x slower than squaring and summing.
+        /// </summary>
         public Tensor SquaredNorm(Tensor t)
         {
-            if (Plane == 1) return linalg.vector_norm(t, 2, BatchAxis).pow_(2);
+            if (Plane == 1)
+            {
+                using var squares = t.square();
+                return squares.sum(BatchAxis);
+            }
             using var planes = Reductions.RowSquaredNorm(t, Batch * Features, Plane);
             return planes.view(Batch, Features).sum(0L);
         }
