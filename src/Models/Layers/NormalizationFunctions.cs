@@ -3,9 +3,9 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Layers;
 
-// Hand-written autograd for the normalization layers of digest §2. Each forward saves x_hat (batch
-// norm: the centered input, x_hat before its per-feature scale) and inv_std, never x, and each backward
-// is the simplified "alternative" formula
+// Hand-written autograd for the normalization layers of digest §2. Layer and group norm save x_hat and
+// inv_std, batch norm saves x, its mean and inv_std (see its remarks), and each backward is the
+// simplified "alternative" formula
 //     dx = inv_std/M * (M*dxhat - sum(dxhat) - x_hat * sum(dxhat * x_hat)),  dxhat = dout * gamma.
 // Statistics are two-pass (mean, then the squared norm of the centered values): exact where
 // E[x^2] - mean^2 would cancel, and far faster than torch's Welford var_mean on CPU.
@@ -17,11 +17,15 @@ namespace Sweep.Models.Layers;
 /// variance]; the statistics have shape (F,), are non-differentiable and feed the caller's running averages.
 /// </summary>
 /// <remarks>
-/// Saved for backward: the centered input x - mean (x_hat before its per-feature scale, so x_hat =
-/// centered * inv_std costs no extra pass) and inv_std. Measured per op on the challenge CNN's largest
-/// activation (bench bn-layer): reductions over (0, 2, 3) and row norms are cheap, while bmm-based dots,
-/// var_mean, vector_norm over (0, 2, 3) and an out-of-place addcmul whose first operand is the broadcast
-/// one are several times slower than a plain product, so the passes below avoid them.
+/// Saved for backward: x, the batch mean and inv_std; x_hat = (x - mean) * inv_std is never stored.
+/// Saving x_hat would need a second full-size buffer next to the output; saving x (which the autograd
+/// graph keeps alive anyway, as TorchSharp's BatchNorm2d does) lets the forward pass turn its centered
+/// temporary into the output in place, and the backward pass folds the centering into per-feature
+/// constants, so each pass allocates exactly one full-size tensor, like the built-in kernels.
+/// Measured per op on the challenge CNN's largest activation (bench bn-layer): reductions over (0, 2, 3)
+/// and row norms are cheap, while bmm-based dots, var_mean, vector_norm over (0, 2, 3) and an
+/// out-of-place addcmul whose first operand is the broadcast one are several times slower than a plain
+/// product, so the passes below avoid them.
 /// </remarks>
 internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNormFunction>
 {
@@ -37,18 +41,20 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
         using var scope = NewDisposeScope();
         var layout = FeatureLayout.Of(x);
         var mean = layout.Sum(x).div_(layout.Count);
-        var centered = x.sub(layout.Broadcast(mean));
-        var variance = layout.SquaredNorm(centered).div_(layout.Count);
+        // Two-pass variance: exact where E[x^2] - mean^2 would cancel.
+        var output = x.sub(layout.Broadcast(mean));
+        var variance = layout.SquaredNorm(output).div_(layout.Count);
         var invStd = variance.add(eps).rsqrt_();
-        var output = centered.mul(layout.Broadcast(gamma.mul(invStd))).add_(layout.Broadcast(beta));
-        ctx.save_for_backward([centered, invStd, gamma]);
-        ctx.mark_non_differentiable([mean, variance]);
+        output.mul_(layout.Broadcast(gamma.mul(invStd))).add_(layout.Broadcast(beta));
+        ctx.save_for_backward([x, mean, invStd, gamma]);
+        var batchMean = mean.clone(); // outputs are never saved: that would tie the node to its own output
+        ctx.mark_non_differentiable([batchMean, variance]);
         // No zero gradients for the statistics: TorchSharp would build them from per-output placeholder
         // tensors that live in the caller's dispose scope, which a model's forward has already closed.
         ctx.set_materialize_grads(false);
-        scope.MoveToOuter(centered, invStd);
-        scope.MoveToOuter(output, mean, variance);
-        return [output, mean, variance];
+        scope.MoveToOuter(x, mean, invStd);
+        scope.MoveToOuter(output, batchMean, variance);
+        return [output, batchMean, variance];
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
@@ -58,20 +64,20 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
             return [null!, null!, null!, null!];
         var gradOutput = gradOutputs[0].contiguous();
         var saved = ctx.get_saved_variables();
-        var (centered, invStd, gamma) = (saved[0], saved[1], saved[2]);
-        var layout = FeatureLayout.Of(centered);
+        var (x, mean, invStd, gamma) = (saved[0], saved[1], saved[2], saved[3]);
+        var layout = FeatureLayout.Of(x);
 
         var dBeta = layout.Sum(gradOutput);
-        // dx's buffer first holds dout * centered for dGamma, so the backward pass allocates one
-        // full-size tensor, as the built-in one does (without GLIBC_TUNABLES each is an mmap + page faults).
-        var dx = gradOutput.mul(centered);
-        var dGamma = layout.Sum(dx).mul_(invStd);
+        // dx's buffer first holds dout * x, whose per-feature sums give
+        // dGamma = sum(dout * x_hat) = inv_std * (sum(dout * x) - mean * dBeta).
+        var dx = gradOutput.mul(x);
+        var dGamma = layout.Sum(dx).sub_(mean.mul(dBeta)).mul_(invStd);
         // Alt backward, dx = k*dout - k/M*(dBeta + x_hat*dGamma) with k = gamma*inv_std, written as
-        // dx = k*dout + b + a*centered with per-feature a = -k*inv_std*dGamma/M, b = -k*dBeta/M.
+        // dx = k*dout + a*x + c with per-feature a = -k*inv_std*dGamma/M and c = -k*dBeta/M - a*mean.
         var k = gamma.mul(invStd);
         var a = k.mul(invStd).mul_(dGamma).mul_(-1.0 / layout.Count);
-        var b = k.mul(dBeta).mul_(-1.0 / layout.Count);
-        dx.copy_(gradOutput).mul_(layout.Broadcast(k)).add_(layout.Broadcast(b)).addcmul_(centered, layout.Broadcast(a), 1);
+        var c = k.mul(dBeta).mul_(-1.0 / layout.Count).sub_(a.mul(mean));
+        dx.copy_(gradOutput).mul_(layout.Broadcast(k)).add_(layout.Broadcast(c)).addcmul_(x, layout.Broadcast(a), 1);
         scope.MoveToOuter(dx, dGamma, dBeta);
         return [dx, dGamma, dBeta, null!];
     }
@@ -100,16 +106,17 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
 
         public Tensor Sum(Tensor t) => t.sum(Axes);
 
-        public Tensor Dot(Tensor u, Tensor v)
-        {
-            using var product = u.mul(v);
-            return product.sum(Axes);
-        }
-
-        /// <summary>Per-feature sum of squares; for images as row norms over each contiguous H*W plane.</summary>
+        /// <summary>
+        /// Per-feature sum of squares. For images as norms of each contiguous H*W plane (no full-size
+        /// temporary); for (N, D) a norm down the columns is 8x slower than squaring and summing.
+        /// </summary>
         public Tensor SquaredNorm(Tensor t)
         {
-            if (Plane == 1) return Dot(t, t);
+            if (Plane == 1)
+            {
+                using var squares = t.square();
+                return squares.sum(BatchAxis);
+            }
             using var planes = Reductions.RowSquaredNorm(t, Batch * Features, Plane);
             return planes.view(Batch, Features).sum(0L);
         }

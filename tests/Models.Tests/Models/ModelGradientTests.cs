@@ -133,7 +133,9 @@ public class ModelGradientTests(ITestOutputHelper output)
         var model = ModelFactory.Create(spec, CPU, seed: 231);
         var (x, y) = RandomBatch(5, 2, [3, 16, 16], 10);
         var errors = CheckAll(model, x, y, 1e-6);
-        // Digest §6: "up to ~1e-2" (seeds W2 1.8e-2, W1 up to 0.099 in ECE).
+        // Digest §6: "up to ~1e-2" (seeds W2 1.8e-2, W1 up to 0.099 in ECE). The seeds check at their default
+        // weight_scale 1e-3, where gradients are so small that h = 1e-6 differences are mostly rounding;
+        // ws 1e-2 keeps the same architecture but makes the comparison informative (errors here ~1e-5).
         Assert.All(errors, e => Assert.True(e.Value < 2e-2, $"{e.Key} {e.Value:E2}"));
     }
 
