@@ -1,3 +1,3 @@
 using Sweep.Coordinator.Cli;
 
-return SweepCli.Build().Parse(args).Invoke();
+return await SweepCli.Build().Parse(args).InvokeAsync();

@@ -1,3 +1,3 @@
 using Sweep.Worker.Cli;
 
-return WorkerCli.Build().Parse(args).Invoke();
+return await WorkerCli.Build().Parse(args).InvokeAsync();

@@ -8,6 +8,7 @@ public static class WorkerCli
     public static RootCommand Build()
     {
         var root = new RootCommand("Sweep worker-side commands: train one trial in-process, or join a cluster as a worker.");
+        root.Subcommands.Add(WorkerCommand.Create());
         return root;
     }
 }

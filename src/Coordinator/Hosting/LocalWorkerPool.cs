@@ -1,0 +1,114 @@
+using System.Diagnostics;
+
+namespace Sweep.Coordinator.Hosting;
+
+/// <summary>
+/// The worker processes that `run` and `resume` start on this machine (`dotnet Sweep.Worker.dll worker ...`),
+/// joined to the coordinator over loopback. Each writes its log to a file, exits by itself when this process
+/// dies (even by kill -9), and is killed when the pool is disposed.
+/// </summary>
+public sealed class LocalWorkerPool : IDisposable
+{
+    public const string WorkerDllVariable = "SWEEP_WORKER_DLL";
+
+    private readonly List<Process> _processes = [];
+
+    private LocalWorkerPool(IReadOnlyList<string> logFiles) => LogFiles = logFiles;
+
+    public IReadOnlyList<string> LogFiles { get; }
+
+    public int Count => _processes.Count;
+
+    public int Running => _processes.Count(p => !HasExited(p));
+
+    /// <summary>Sweep.Worker.dll from SWEEP_WORKER_DLL (set by ./sweep), else beside this program.</summary>
+    public static string LocateWorkerDll()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable(WorkerDllVariable);
+        var candidate = string.IsNullOrWhiteSpace(fromEnvironment)
+            ? Path.Combine(AppContext.BaseDirectory, "Sweep.Worker.dll")
+            : fromEnvironment;
+        if (!File.Exists(candidate))
+            throw new SweepUsageException(
+                $"worker program '{candidate}' not found; run through ./sweep (it builds and sets {WorkerDllVariable}) or set {WorkerDllVariable} to Sweep.Worker.dll");
+        return candidate;
+    }
+
+    /// <summary>Starts <paramref name="count"/> single-slot CPU workers sharing this machine's cores.</summary>
+    public static LocalWorkerPool Start(int count, string workerDll, string seedNode, string dataDirectory, string logDirectory, string checkpointDirectory)
+    {
+        Directory.CreateDirectory(logDirectory);
+        var threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, count));
+        var logs = Enumerable.Range(1, count).Select(i => Path.Combine(logDirectory, $"worker-{i}.log")).ToList();
+        var pool = new LocalWorkerPool(logs);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var start = new ProcessStartInfo("dotnet")
+                {
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    UseShellExecute = false,
+                };
+                foreach (var argument in new[]
+                         {
+                             workerDll, "worker", "--seed-nodes", seedNode, "--slots", "1", "--device", "cpu",
+                             "--threads", threads.ToString(), "--data", dataDirectory,
+                             "--checkpoint-dir", checkpointDirectory,
+                             "--exit-with-parent", Environment.ProcessId.ToString(),
+                         })
+                    start.ArgumentList.Add(argument);
+                var process = Process.Start(start) ?? throw new SweepUsageException("could not start a worker process (dotnet not on PATH?)");
+                pool._processes.Add(process);
+                var log = new StreamWriter(logs[i], append: true) { AutoFlush = true };
+                var gate = new object();
+                process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) log.WriteLine(e.Data); };
+                process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) log.WriteLine(e.Data); };
+                process.Exited += (_, _) => { lock (gate) log.Flush(); };
+                process.EnableRaisingEvents = true;
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+            }
+            return pool;
+        }
+        catch
+        {
+            pool.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var process in _processes)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    process.WaitForExit(5000);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+            process.Dispose();
+        }
+        _processes.Clear();
+    }
+
+    private static bool HasExited(Process process)
+    {
+        try
+        {
+            return process.HasExited;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+}
