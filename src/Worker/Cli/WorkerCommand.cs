@@ -64,7 +64,7 @@ public static class WorkerCommand
             stop.Cancel();
         });
         var host = await WorkerHost.StartAsync(options, slots, runner, joinTimeout);
-        Console.WriteLine($"worker: {host.WorkerId} joined with {slots.Count} slot(s): {string.Join(", ", slots.Select(s => $"{s.Device}x{s.Threads} threads"))}");
+        Console.WriteLine($"worker: pid {Environment.ProcessId}, {host.WorkerId} joined with {slots.Count} slot(s): {string.Join(", ", slots.Select(s => $"{s.Device}x{s.Threads} threads"))}");
         var parentGone = parentId is { } id ? WatchParentAsync(id, stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);
         var finished = await Task.WhenAny(host.System.WhenTerminated, parentGone, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
         if (finished == host.System.WhenTerminated)
@@ -72,7 +72,14 @@ public static class WorkerCommand
             await Console.Error.WriteLineAsync("worker: removed from the cluster (coordinator gone or this node was unreachable); start it again to rejoin");
             return CliRunner.SweepUnfinished;
         }
-        Console.WriteLine(stop.IsCancellationRequested ? "worker: stopping" : "worker: parent process ended; stopping");
+        if (!stop.IsCancellationRequested)
+        {
+            // The `run` that started this worker is gone, and with it the coordinator: leaving gracefully would
+            // only wait for a cluster that no longer answers while the trial thread keeps burning CPU.
+            Console.WriteLine("worker: parent process ended; exiting");
+            return CliRunner.Success;
+        }
+        Console.WriteLine("worker: stopping");
         await host.DisposeAsync();
         return CliRunner.Success;
     }
