@@ -133,5 +133,35 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(_journal.CountEvents("trial-requeued") >= 1);
     }
 
+    [Fact]
+    public async Task After_the_coordinator_restarts_the_worker_registers_again_and_no_finished_trial_runs_twice()
+    {
+        var first = await StartCoordinator(firstStage: 6, secondStage: 2);
+        var runner = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(150));
+        var worker = await StartWorker(first, runner, slots: 1);
+        await WaitFor(first, s => s.Progress.Counts.Completed >= 2, TimeSpan.FromSeconds(30));
+
+        _nodes.Remove(first);
+        await first.DisposeAsync();
+        var before = await WaitForJournal();
+        var finishedBefore = before.Trials.Values.Where(t => t.IsTerminal).Select(t => t.TrialId).ToList();
+        Assert.NotEmpty(finishedBefore);
+
+        // The new coordinator joins the cluster the worker is still in, and recovers from the journal.
+        var workerAddress = Akka.Cluster.Cluster.Get(worker.System).SelfAddress.ToString();
+        var second = await CoordinatorNode.StartAsync(
+            ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole, workerAddress), _journal.Location, null,
+            CoordinatorSettings.Default, JoinTimeout);
+        _nodes.Add(second);
+        var done = await WaitFor(second, s => s.Progress.IsCompleted, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(8, done.Progress.Counts.Completed);
+        var started = runner.Started.ToList();
+        foreach (var id in finishedBefore)
+            Assert.Single(started, s => s == id);
+        var after = await WaitForJournal();
+        Assert.All(finishedBefore, id => Assert.Equal(1, after.GetTrial(id).Attempts));
+    }
+
     private async Task<SweepState> WaitForJournal() => await JournalReader.ReadStateAsync(_journal.Location, TimeSpan.FromSeconds(30));
 }
