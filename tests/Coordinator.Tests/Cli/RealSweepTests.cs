@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Sweep.Coordinator.Persistence;
+using Sweep.Coordinator.Tests.Support;
+using Sweep.Search.Journal;
+using Sweep.Search.Trials;
+using Xunit.Abstractions;
+
+namespace Sweep.Coordinator.Tests.Cli;
+
+/// <summary>
+/// The real executables with real training on a small slice of CIFAR-10 (1 epoch, a few hundred images):
+/// `run` with local worker processes, a worker killed with SIGKILL mid-trial, and a coordinator killed with
+/// SIGKILL and then resumed.
+/// </summary>
+public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan RunBound = TimeSpan.FromMinutes(3);
+    private readonly TempJournal _temp = new();
+
+    private string WriteSpec(string name)
+    {
+        var path = Path.Combine(_temp.Folder, name + ".conf");
+        File.WriteAllText(path, TinySpecs.Text(name, RepoPaths.CifarDirectory()));
+        return path;
+    }
+
+    private SweepProcess StartRun(string spec, string journal) =>
+        SweepProcess.Start(SweepProcess.CoordinatorDll, _temp.Folder, null, "run", spec, "--journal", journal, "--local-workers", "2");
+
+    private static SweepState Read(string journal) =>
+        JournalReader.ReadStateAsync(JournalLocation.Parse(journal), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+
+    private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"{what} did not happen within {timeout.TotalSeconds} s");
+            Thread.Sleep(200);
+        }
+    }
+
+    private long Count(string journal, string manifest)
+    {
+        try
+        {
+            using var probe = new TempJournalReader(journal);
+            return probe.Count(manifest);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return 0; // not created yet, or tables not there yet
+        }
+    }
+
+    [Fact]
+    public void A_worker_killed_mid_trial_has_its_trial_rerun_elsewhere_and_every_trial_appears_once()
+    {
+        var spec = WriteSpec("kill-worker");
+        var journal = Path.Combine(_temp.Folder, "kill-worker.db");
+        using var run = StartRun(spec, journal);
+        var logs = Path.Combine(_temp.Folder, "kill-worker.workers");
+
+        // Wait until worker 1 has a trial running (its log says so), then SIGKILL it.
+        var log1 = Path.Combine(logs, "worker-1.log");
+        WaitUntil(() => File.Exists(log1) && File.ReadAllText(log1).Contains("starting trial"), RunBound, "worker 1 starting a trial");
+        var pid = int.Parse(Regex.Match(File.ReadAllText(log1), @"worker: pid (\d+)").Groups[1].Value);
+        var clock = Stopwatch.StartNew();
+        Process.GetProcessById(pid).Kill();
+        WaitUntil(() => Count(journal, "trial-requeued") >= 1 || run.HasExited, TimeSpan.FromSeconds(30), "the dead worker's trial being re-queued");
+        var requeueSeconds = clock.Elapsed.TotalSeconds;
+        output.WriteLine($"worker pid {pid} killed; its trial re-queued after {requeueSeconds:0.0} s");
+
+        Assert.True(run.WaitForExit(RunBound), "run finished");
+        output.WriteLine(run.Stdout);
+        Assert.Equal(0, run.ExitCode);
+        Assert.True(requeueSeconds < 10, $"re-queue took {requeueSeconds:0.0} s");
+
+        var state = Read(journal);
+        Assert.True(state.IsCompleted);
+        Assert.All(state.Trials.Values, t => Assert.True(t.IsTerminal));
+        Assert.Equal(state.Trials.Count, Count(journal, "trial-completed") + state.Counts.Failed);
+        var board = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null,
+            "leaderboard", "--journal", journal, "--format", "csv");
+        Assert.Equal(0, board.ExitCode);
+        foreach (var id in state.Trials.Keys)
+            Assert.Single(Regex.Matches(board.Stdout, $@"(^|,){Regex.Escape(id)}(,|$)", RegexOptions.Multiline));
+    }
+
+    [Fact]
+    public void A_coordinator_killed_mid_sweep_resumes_without_rerunning_finished_trials_and_ends_with_the_uninterrupted_configs()
+    {
+        var spec = WriteSpec("resumable");
+
+        var reference = Path.Combine(_temp.Folder, "reference.db");
+        using (var uninterrupted = StartRun(spec, reference))
+        {
+            Assert.True(uninterrupted.WaitForExit(RunBound), "uninterrupted run finished");
+            Assert.Equal(0, uninterrupted.ExitCode);
+        }
+        var expected = Read(reference);
+
+        var journal = Path.Combine(_temp.Folder, "interrupted.db");
+        using (var run = StartRun(spec, journal))
+        {
+            WaitUntil(() => Count(journal, "trial-completed") >= 1 || run.HasExited, RunBound, "a first finished trial");
+            Assert.False(run.HasExited, "the sweep must still be running when the coordinator is killed");
+            run.KillHard();
+        }
+        var beforeResume = Read(journal);
+        Assert.False(beforeResume.IsCompleted);
+        var finishedBefore = beforeResume.Trials.Values.Where(t => t.IsTerminal).ToDictionary(t => t.TrialId, t => t.Result);
+        Assert.NotEmpty(finishedBefore);
+
+        var resumed = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, RunBound, null,
+            "resume", "--journal", journal, "--local-workers", "2");
+        output.WriteLine(resumed.Stdout);
+        Assert.Equal(0, resumed.ExitCode);
+
+        var after = Read(journal);
+        Assert.True(after.IsCompleted);
+        foreach (var (id, result) in finishedBefore)
+        {
+            Assert.Equal(1, after.GetTrial(id).Attempts);
+            Assert.Equal(result, after.GetTrial(id).Result);
+        }
+        Assert.Equal(
+            expected.Trials.Values.Select(t => $"{t.TrialId} {t.Spec.Params.Key}").Order(),
+            after.Trials.Values.Select(t => $"{t.TrialId} {t.Spec.Params.Key}").Order());
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    /// <summary>Counts events by manifest in a journal that a running coordinator is writing (read-only, WAL).</summary>
+    private sealed class TempJournalReader(string path) : IDisposable
+    {
+        private readonly Microsoft.Data.Sqlite.SqliteConnection _connection = Open(path);
+
+        private static Microsoft.Data.Sqlite.SqliteConnection Open(string path)
+        {
+            if (!File.Exists(path))
+                throw new Microsoft.Data.Sqlite.SqliteException("no journal yet", 14);
+            var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            return connection;
+        }
+
+        public long Count(string manifest)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM journal WHERE manifest = $m";
+            command.Parameters.AddWithValue("$m", manifest);
+            return Convert.ToInt64(command.ExecuteScalar());
+        }
+
+        public void Dispose() => _connection.Dispose();
+    }
+}
