@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Sweep.Coordinator.Hosting;
 using Sweep.Coordinator.Persistence;
-using Sweep.Coordinator.Protocol;
 using Sweep.Search.Journal;
 using Sweep.Search.Reporting;
 
@@ -21,10 +20,12 @@ internal static class JournalCommands
         {
             var state = await ReadAsync(result.GetValue(journal)!);
             var progress = state.Progress(DateTimeOffset.UtcNow);
-            Console.WriteLine(ProgressView.Summary(new SweepStatus(progress, 0, 0)).Split(" | ")[..^1].Aggregate((a, b) => a + " | " + b));
+            Console.WriteLine(ProgressView.Describe(progress));
             foreach (var trial in progress.Running)
-                Console.WriteLine($"  running {trial.TrialId} (stage {trial.Stage}) on {ProgressView.ShortWorker(trial.Worker)}: epoch {trial.Epoch}/{trial.Epochs}, val acc {(trial.LatestValAcc is { } v ? v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "-")}");
-            Console.WriteLine(progress.IsCompleted ? "status: complete" : "status: in progress (or interrupted: ./sweep resume --journal ...)");
+                Console.WriteLine("  running " + ProgressView.DescribeRunning(trial));
+            Console.WriteLine(progress.IsCompleted
+                ? "status: complete"
+                : $"status: in progress, or interrupted (continue with ./sweep resume --journal {result.GetValue(journal)})");
             return CliRunner.Success;
         }));
         return command;

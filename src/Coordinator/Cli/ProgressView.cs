@@ -61,6 +61,8 @@ internal static class ProgressView
             {
                 return false;
             }
+            if (workers is not null && workers.RestartExited() is > 0 and var restarted)
+                await Console.Error.WriteLineAsync($"sweep: {restarted} local worker(s) had exited and were started again; see {string.Join(", ", workers.LogFiles)}");
             if (workers is { Count: > 0, Running: 0 })
             {
                 await Console.Error.WriteLineAsync(
@@ -85,13 +87,21 @@ internal static class ProgressView
         string.Join(",", status.Progress.Running.Select(r => $"{r.TrialId}:{r.Epoch}"));
 
     /// <summary>One line: stage, counts, best, ETA, workers.</summary>
-    public static string Summary(SweepStatus status)
+    public static string Summary(SweepStatus status) =>
+        $"{Describe(status.Progress)} | {status.Workers} worker(s), {status.Slots} slot(s)";
+
+    /// <summary>One line from the sweep state alone: stage, counts, best, ETA.</summary>
+    public static string Describe(SweepProgress p)
     {
-        var p = status.Progress;
         var best = p.Best is { } b ? $"best {b.BestValAcc.ToString("0.000", CultureInfo.InvariantCulture)} ({b.TrialId})" : "best -";
-        var eta = p.Eta is { } e ? "ETA " + Duration(e) : "ETA -";
-        return $"{p.Name}: stage {p.Stage}/{p.StageCount} | {p.Counts} | {best} | {eta} | {status.Workers} worker(s), {status.Slots} slot(s)";
+        var eta = p.IsCompleted ? "done" : p.Eta is { } e ? "ETA " + Duration(e) : "ETA -";
+        return $"{p.Name}: stage {p.Stage}/{p.StageCount} | {p.Counts} | {best} | {eta}";
     }
+
+    /// <summary>"s1-t0003 (stage 1) on 127.0.0.1:4100: epoch 2/5, val acc 0.412".</summary>
+    public static string DescribeRunning(RunningTrialInfo trial) =>
+        $"{trial.TrialId} (stage {trial.Stage}) on {ShortWorker(trial.Worker)}: epoch {trial.Epoch}/{trial.Epochs}, val acc " +
+        (trial.LatestValAcc is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "-");
 
     private static IRenderable Render(SweepStatus status)
     {
