@@ -13,6 +13,7 @@ public static class SweepCli
         root.Subcommands.Add(ClusterCommands.Coordinator());
         root.Subcommands.Add(JournalCommands.Status());
         root.Subcommands.Add(JournalCommands.Leaderboard());
+        root.Subcommands.Add(PlanCommand.Build());
         return root;
     }
 }

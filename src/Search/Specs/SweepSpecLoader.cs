@@ -1,0 +1,382 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+using Sweep.Search.Spaces;
+
+namespace Sweep.Search.Specs;
+
+/// <summary>
+/// Reads a sweep spec (HOCON, see <c>hocon/sweeps/*.conf</c>) into a validated <see cref="SweepSpec"/>. Every problem
+/// is a <see cref="SweepSpecException"/> with one line naming the key, the value and what is allowed (or the line
+/// number for syntax errors). <c>key = ${?ENV_VAR}</c> lines override the key when the variable is set.
+/// </summary>
+public static class SweepSpecLoader
+{
+    public static readonly ImmutableArray<string> TopLevelKeys =
+        ["name", "seed", "data", "model", "training", "space", "sampler", "grid_points", "stages", "max_retries", "trial_timeout"];
+
+    private static readonly string[] DataKeys = ["directory", "num_train", "num_val"];
+    private static readonly string[] StageKeys = ["count", "epochs", "num_train", "top_k", "carry_over", "margin"];
+    private static readonly string[] DimensionTypes = ["float", "int", "choice", "fixed"];
+
+    /// <summary>CIFAR-10 has 50,000 training images; train and validation images come out of them.</summary>
+    public const int CifarTrainImages = 50_000;
+
+    public static SweepSpec LoadFile(string path, Func<string, string?>? environment = null)
+    {
+        if (!File.Exists(path))
+            throw new SweepSpecException($"sweep spec '{path}' does not exist; pass the path of a .conf file, e.g. hocon/sweeps/quickstart.conf");
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SweepSpecException($"sweep spec '{path}' cannot be read: {e.Message}", e);
+        }
+        return Parse(text, Path.GetFileName(path), environment);
+    }
+
+    /// <param name="text">HOCON text.</param>
+    /// <param name="source">Name used in messages (file name).</param>
+    /// <param name="environment">Environment lookup for <c>${?VAR}</c>; the process environment by default.</param>
+    public static SweepSpec Parse(string text, string source = "sweep spec", Func<string, string?>? environment = null)
+    {
+        var reader = new Reader(source);
+        var prepared = HoconPrecheck.ApplyEnvironmentOverrides(text, environment ?? Environment.GetEnvironmentVariable);
+        if (HoconPrecheck.FindSyntaxError(prepared) is { } syntax) throw new SweepSpecException($"{source} {syntax}");
+        Config config;
+        try
+        {
+            config = ConfigurationFactory.ParseString(prepared);
+        }
+        catch (Exception e) when (e is not SweepSpecException)
+        {
+            throw new SweepSpecException($"{source}: not valid HOCON: {OneLine(e.Message)}", e);
+        }
+        if (config.IsEmpty || config.Root?.IsObject() != true)
+            throw new SweepSpecException($"{source}: the spec is empty; it needs at least name, seed, data, model, space and stages (see hocon/sweeps/quickstart.conf)");
+        return reader.Read(config);
+    }
+
+    internal static string OneLine(string message) => string.Join(" ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
+
+    private sealed class Reader(string source)
+    {
+        private SweepSpecException Error(string key, string? value, string problem) =>
+            new(value is null ? $"{source}: {key}: {problem}" : $"{source}: {key} = {value}: {problem}");
+
+        public SweepSpec Read(Config config)
+        {
+            var root = config.Root.GetObject();
+            CheckKeys(root, "", TopLevelKeys);
+            var name = RequiredString(root, "name", "name");
+            if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+                throw Error("name", name, "allowed: letters, digits, '_', '-' and '.' (it names the sweep in the journal)");
+            var seed = RequiredLong(root, "seed", "seed");
+            var data = ReadData(Required(root, "data", "data"));
+            var modelObject = Object(Required(root, "model", "model"), "model");
+            var family = RequiredString(modelObject, "family", "model.family");
+            if (!ModelParameters.Families.Contains(family))
+                throw Error("model.family", family, "allowed: " + string.Join("|", ModelParameters.Families));
+
+            var fixedValues = new List<KeyValuePair<string, ParamValue>>();
+            var fixedOrigin = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (key, value) in modelObject.Items.Where(kv => kv.Key != "family"))
+            {
+                var path = "model." + key;
+                if (!ModelParameters.ModelNames(family).Contains(key))
+                    throw Error(path, null, UnknownParameter(family, key, ModelParameters.ModelNames(family), "model"));
+                fixedValues.Add(KeyValuePair.Create(key, CheckedValue(family, key, path, value)));
+                fixedOrigin[key] = path;
+            }
+            if (root.Items.TryGetValue("training", out var trainingValue))
+            {
+                foreach (var (key, value) in Object(trainingValue, "training").Items)
+                {
+                    var path = "training." + key;
+                    if (ModelParameters.BudgetNames.Contains(key))
+                        throw Error(path, Text(value), $"{key} is set per stage; move it to stages[i].{key}");
+                    if (!ModelParameters.TrainingNames.Contains(key))
+                        throw Error(path, null, UnknownParameter(family, key, ModelParameters.TrainingNames, "training"));
+                    fixedValues.Add(KeyValuePair.Create(key, CheckedValue(family, key, path, value)));
+                    fixedOrigin[key] = path;
+                }
+            }
+
+            var dimensions = new List<Dimension>();
+            foreach (var (key, value) in Object(Required(root, "space", "space"), "space").Items)
+            {
+                var path = "space." + key;
+                if (ModelParameters.BudgetNames.Contains(key))
+                    throw Error(path, null, $"{key} is set per stage (stages[i].{key}), it cannot be searched");
+                if (!ModelParameters.Accepted(family).Contains(key))
+                    throw Error(path, null, UnknownParameter(family, key, ModelParameters.Accepted(family), "space"));
+                if (fixedOrigin.TryGetValue(key, out var other))
+                    throw Error(path, null, $"{key} is also fixed as {other}; set it in one place");
+                dimensions.Add(ReadDimension(family, key, path, value));
+            }
+            if (dimensions.Count == 0)
+                throw Error("space", "{}", "the space needs at least one dimension, e.g. learning_rate { type = float, low = 1e-4, high = 1e-2, log = true }");
+            var space = new SearchSpace(dimensions);
+            var fixedConfig = TrialConfig.From(fixedValues);
+            CheckCrossParameter(family, fixedConfig, space);
+
+            var sampler = SamplerKind.CoarseToFine;
+            if (root.Items.TryGetValue("sampler", out var samplerValue))
+            {
+                var text = String(samplerValue, "sampler");
+                sampler = text switch
+                {
+                    "coarse_to_fine" => SamplerKind.CoarseToFine,
+                    "random" => SamplerKind.Random,
+                    "grid" => SamplerKind.Grid,
+                    _ => throw Error("sampler", text, "allowed: coarse_to_fine|random|grid"),
+                };
+            }
+            var gridPoints = root.Items.TryGetValue("grid_points", out var gp) ? Int(gp, "grid_points", min: 1, max: 1000) : 3;
+            var stages = ReadStages(root, data, sampler);
+            var maxRetries = root.Items.TryGetValue("max_retries", out var mr) ? Int(mr, "max_retries", min: 0, max: 100) : 2;
+            var timeout = TimeSpan.FromHours(1);
+            if (root.Items.TryGetValue("trial_timeout", out var to))
+            {
+                var text = String(to, "trial_timeout");
+                try { timeout = config.GetTimeSpan("trial_timeout", null, allowInfinite: false); }
+                catch (Exception) { timeout = TimeSpan.Zero; }
+                if (timeout <= TimeSpan.Zero) throw Error("trial_timeout", text, "allowed: a positive duration such as 30s, 10m or 2h");
+            }
+            return new SweepSpec
+            {
+                Name = name,
+                Seed = seed,
+                Data = data,
+                Model = family,
+                Fixed = fixedConfig,
+                Space = space,
+                Sampler = sampler,
+                GridPoints = gridPoints,
+                Stages = stages,
+                MaxRetries = maxRetries,
+                TrialTimeout = timeout,
+            };
+        }
+
+        private void CheckCrossParameter(string family, TrialConfig fixedConfig, SearchSpace space)
+        {
+            var normalizations = fixedConfig.TryGetValue("normalization", out var n) ? [n] :
+                space.Find("normalization") is { } d ? d.GridValues(1) : ImmutableArray<ParamValue>.Empty;
+            var groupnorm = normalizations.Any(v => v.Kind == ParamKind.String && v.AsString() == "groupnorm");
+            if (groupnorm && !fixedConfig.Contains("groups") && space.Find("groups") is null)
+                throw Error("model.groups", null, "normalization can be groupnorm, so model.groups (the number of groups, e.g. 4) is required");
+            if (family == ModelParameters.ConvNet && !fixedConfig.Contains("conv_channels") && space.Find("conv_channels") is null)
+                throw Error("model.conv_channels", null, "a convnet needs conv_channels, e.g. [32, 64]");
+            if (family == ModelParameters.Fc && !fixedConfig.Contains("hidden_dims") && space.Find("hidden_dims") is null)
+                throw Error("model.hidden_dims", null, "an fc net needs hidden_dims, e.g. [100, 100]");
+            if (family == ModelParameters.ConvNet && fixedConfig.TryGetIntList("conv_channels", out var channels) && fixedConfig.TryGetIntList("pool_after", out var pools))
+            {
+                var bad = pools.FirstOrDefault(p => p > channels.Length);
+                if (bad > 0) throw Error("model.pool_after", ParamValue.Of(pools).ToString(), $"pool index {bad} is past the last of {channels.Length} conv layers; allowed 1..{channels.Length}");
+            }
+        }
+
+        private DataSpec ReadData(HoconValue value)
+        {
+            var data = Object(value, "data");
+            CheckKeys(data, "data.", DataKeys);
+            var directory = RequiredString(data, "directory", "data.directory");
+            if (directory.Length == 0)
+                throw Error("data.directory", "\"\"", "allowed: the folder holding data_batch_1.bin..data_batch_5.bin (set it, or export SWEEP_DATA)");
+            var numVal = data.Items.TryGetValue("num_val", out var nv) ? Int(nv, "data.num_val", 1, CifarTrainImages - 1) : 1_000;
+            var numTrain = data.Items.TryGetValue("num_train", out var nt) ? Int(nt, "data.num_train", 1, CifarTrainImages - numVal) : CifarTrainImages - numVal;
+            return new DataSpec(directory, numTrain, numVal);
+        }
+
+        private ImmutableArray<StageSpec> ReadStages(HoconObject root, DataSpec data, SamplerKind sampler)
+        {
+            var value = Required(root, "stages", "stages");
+            if (!IsArray(value)) throw Error("stages", Text(value), "allowed: a list of stage objects, e.g. [ { count = 6, epochs = 1 } ]");
+            var items = value.GetArray();
+            if (items.Count == 0) throw Error("stages", "[]", "a sweep needs at least one stage");
+            var stages = ImmutableArray.CreateBuilder<StageSpec>();
+            for (var i = 0; i < items.Count; i++)
+            {
+                var prefix = $"stages[{i}]";
+                if (!items[i].IsObject()) throw Error(prefix, Text(items[i]), "allowed: an object such as { count = 6, epochs = 1 }");
+                var stage = items[i].GetObject();
+                CheckKeys(stage, prefix + ".", StageKeys);
+                var count = stage.Items.TryGetValue("count", out var c) ? Int(c, prefix + ".count", 0, 100_000) : throw Error(prefix + ".count", null, "missing; how many new configs the stage samples, e.g. count = 6");
+                var epochs = stage.Items.TryGetValue("epochs", out var e) ? Int(e, prefix + ".epochs", 1, 10_000) : throw Error(prefix + ".epochs", null, "missing; epochs each trial of the stage trains, e.g. epochs = 1");
+                var numTrain = stage.Items.TryGetValue("num_train", out var nt) ? Int(nt, prefix + ".num_train", 1, data.NumTrain) : data.NumTrain;
+                var topK = stage.Items.TryGetValue("top_k", out var tk) ? Int(tk, prefix + ".top_k", 0, 100_000) : 0;
+                var carry = stage.Items.TryGetValue("carry_over", out var co) ? Int(co, prefix + ".carry_over", 0, 100_000) : 0;
+                var margin = stage.Items.TryGetValue("margin", out var m) ? Double(m, prefix + ".margin") : 0.1;
+                if (margin is < 0 or > 10) throw Error(prefix + ".margin", Text(m!), "allowed: a number in [0, 10] (fraction of each dimension's full width added on each side)");
+                if (i == 0 && (topK > 0 || carry > 0))
+                    throw Error(prefix + (topK > 0 ? ".top_k" : ".carry_over"), (topK > 0 ? topK : carry).ToString(CultureInfo.InvariantCulture), "stage 1 has no previous stage to narrow around; allowed: 0 (or leave it out)");
+                if (sampler != SamplerKind.CoarseToFine && (topK > 0 || carry > 0))
+                    throw Error(prefix + (topK > 0 ? ".top_k" : ".carry_over"), (topK > 0 ? topK : carry).ToString(CultureInfo.InvariantCulture), "only sampler = coarse_to_fine narrows and carries over; remove it or use coarse_to_fine");
+                if (carry > topK)
+                    throw Error(prefix + ".carry_over", carry.ToString(CultureInfo.InvariantCulture), $"allowed: 0..top_k ({topK}); carried configs come from the top-K");
+                if (count + carry == 0)
+                    throw Error(prefix + ".count", "0", "the stage would run no trial; allowed: count >= 1 (or carry_over >= 1)");
+                stages.Add(new StageSpec(count, epochs, numTrain, topK, carry, margin));
+            }
+            return stages.ToImmutable();
+        }
+
+        private Dimension ReadDimension(string family, string name, string path, HoconValue value)
+        {
+            if (!value.IsObject()) return new Fixed(name, CheckedValue(family, name, path, value));
+            var dim = value.GetObject();
+            var type = dim.Items.TryGetValue("type", out var t) ? String(t, path + ".type") : throw Error(path + ".type", null, "missing; allowed: " + string.Join("|", DimensionTypes));
+            try
+            {
+                switch (type)
+                {
+                    case "float":
+                    {
+                        CheckKeys(dim, path + ".", ["type", "low", "high", "log"]);
+                        var low = Bound(family, name, path + ".low", Required(dim, "low", path + ".low"));
+                        var high = Bound(family, name, path + ".high", Required(dim, "high", path + ".high"));
+                        if (low.Kind != ParamKind.Float) throw Error(path + ".type", "float", $"{name} takes {KindOf(low)}; use type = int, choice or fixed");
+                        var log = dim.Items.TryGetValue("log", out var l) && Bool(l, path + ".log");
+                        return new FloatRange(name, low.AsDouble(), high.AsDouble(), log);
+                    }
+                    case "int":
+                    {
+                        CheckKeys(dim, path + ".", ["type", "low", "high", "log"]);
+                        var low = Bound(family, name, path + ".low", Required(dim, "low", path + ".low"));
+                        var high = Bound(family, name, path + ".high", Required(dim, "high", path + ".high"));
+                        if (low.Kind != ParamKind.Int) throw Error(path + ".type", "int", $"{name} takes {KindOf(low)}; use type = {(low.Kind == ParamKind.Float ? "float" : "choice")}");
+                        var log = dim.Items.TryGetValue("log", out var l) && Bool(l, path + ".log");
+                        return new IntRange(name, low.AsInt(), high.AsInt(), log);
+                    }
+                    case "choice":
+                    {
+                        CheckKeys(dim, path + ".", ["type", "values"]);
+                        var values = Required(dim, "values", path + ".values");
+                        if (!IsArray(values)) throw Error(path + ".values", Text(values), "allowed: a non-empty list, e.g. [adam, sgd_momentum]");
+                        var items = values.GetArray();
+                        if (items.Count == 0) throw Error(path + ".values", "[]", "a choice needs at least one value");
+                        return new Choice(name, items.Select((v, i) => CheckedValue(family, name, $"{path}.values[{i}]", v)));
+                    }
+                    case "fixed":
+                        CheckKeys(dim, path + ".", ["type", "value"]);
+                        return new Fixed(name, CheckedValue(family, name, path + ".value", Required(dim, "value", path + ".value")));
+                    default:
+                        throw Error(path + ".type", type, "unknown dimension type; allowed: " + string.Join("|", DimensionTypes));
+                }
+            }
+            catch (ArgumentException e)
+            {
+                throw Error(path, Text(value), e.Message.StartsWith(name + ": ", StringComparison.Ordinal) ? e.Message[(name.Length + 2)..] : e.Message);
+            }
+        }
+
+        private static string KindOf(ParamValue v) => ParamValue.KindName(v.Kind);
+
+        /// <summary>A range bound: checked like a value, except string/list bounds which make no range.</summary>
+        private ParamValue Bound(string family, string name, string path, HoconValue value)
+        {
+            var v = CheckedValue(family, name, path, value);
+            if (!v.IsNumber) throw Error(path, v.ToString(), $"a range bound must be a number; for {name} use type = choice");
+            return v;
+        }
+
+        private ParamValue CheckedValue(string family, string name, string path, HoconValue value)
+        {
+            var raw = Literal(value, path);
+            if (ModelParameters.Check(family, name, raw) is { } allowed) throw Error(path, raw.ToString(), "allowed: " + allowed);
+            return ModelParameters.Normalize(family, name, raw)!;
+        }
+
+        private ParamValue Literal(HoconValue value, string path)
+        {
+            if (IsArray(value))
+            {
+                var items = value.GetArray();
+                var ints = new List<int>();
+                foreach (var item in items)
+                {
+                    if (!item.IsString() || !int.TryParse(item.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n))
+                        throw Error(path, Text(value), "allowed: a list of integers, e.g. [100, 100]");
+                    ints.Add(n);
+                }
+                return ParamValue.Of(ints);
+            }
+            if (value.IsObject()) throw Error(path, "{...}", "allowed: a number, string, boolean or integer list here, not an object");
+            return ParseLiteral(value.GetString() ?? "");
+        }
+
+        public static ParamValue ParseLiteral(string text)
+        {
+            if (text == "true") return ParamValue.Of(true);
+            if (text == "false") return ParamValue.Of(false);
+            if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i)) return ParamValue.Of(i);
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) return ParamValue.Of(d);
+            return ParamValue.Of(text);
+        }
+
+        private static bool IsArray(HoconValue value) =>
+            value.IsArray() || (value.Values.Count == 1 && value.Values[0] is HoconArray);
+
+        private static string Text(HoconValue value)
+        {
+            if (IsArray(value)) return "[" + string.Join(", ", value.GetArray().Select(Text)) + "]";
+            if (value.IsObject()) return "{...}";
+            return value.GetString() ?? "";
+        }
+
+        private string UnknownParameter(string family, string key, IEnumerable<string> allowed, string section) =>
+            $"unknown parameter '{key}' for model {family} in {section}; allowed: {string.Join(", ", allowed)}";
+
+        private void CheckKeys(HoconObject obj, string prefix, IEnumerable<string> allowed)
+        {
+            var set = allowed.ToList();
+            foreach (var key in obj.Items.Keys)
+                if (!set.Contains(key))
+                    throw Error(prefix + key, null, "unknown key; allowed: " + string.Join(", ", set));
+        }
+
+        private HoconValue Required(HoconObject obj, string key, string path) =>
+            obj.Items.TryGetValue(key, out var v) ? v : throw Error(path, null, "missing (required); see hocon/sweeps/quickstart.conf for an example");
+
+        private HoconObject Object(HoconValue value, string path) =>
+            value.IsObject() ? value.GetObject() : throw Error(path, Text(value), "allowed: an object { ... }");
+
+        private string String(HoconValue value, string path) =>
+            value.IsString() ? value.GetString() : throw Error(path, Text(value), "allowed: a single value, not a list or object");
+
+        private string RequiredString(HoconObject obj, string key, string path) => String(Required(obj, key, path), path);
+
+        private long RequiredLong(HoconObject obj, string key, string path)
+        {
+            var text = RequiredString(obj, key, path);
+            return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : throw Error(path, text, "allowed: an integer");
+        }
+
+        private int Int(HoconValue value, string path, int min, int max)
+        {
+            var text = String(value, path);
+            return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+                ? n
+                : throw Error(path, text, $"allowed: an integer in [{min}, {max}]");
+        }
+
+        private double Double(HoconValue value, string path)
+        {
+            var text = String(value, path);
+            return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) ? d : throw Error(path, text, "allowed: a number");
+        }
+
+        private bool Bool(HoconValue value, string path)
+        {
+            var text = String(value, path);
+            return text switch
+            {
+                "true" or "on" or "yes" => true,
+                "false" or "off" or "no" => false,
+                _ => throw Error(path, text, "allowed: true|false"),
+            };
+        }
+    }
+}
