@@ -3,23 +3,30 @@ namespace Sweep.Coordinator.Tests.Support;
 /// <summary>A real sweep small enough for a test: two stages of 1-epoch trials on a few hundred images.</summary>
 public static class TinySpecs
 {
-    public static string Text(string name, string dataDirectory) => $$"""
-        sweep {
-          name = "{{name}}"
-          seed = 5
-          data { dir = "{{dataDirectory.Replace("\\", "/")}}", num_train = 400 }
-          model = three_layer_convnet
-          fixed { num_filters = 8, filter_size = 5, hidden_dim = 50, update_rule = adam, batch_size = 50 }
-          space {
-            learning_rate { type = float, low = 1e-4, high = 1e-2, log = true }
-            weight_scale { type = float, low = 1e-3, high = 1e-1, log = true }
-          }
-          stages = [
-            { count = 4, epochs = 1, num_train = 400 }
-            { count = 2, epochs = 1, num_train = 400, top_k = 2 }
-          ]
-          max_retries = 1
-          trial_timeout = 10m
+    public static string Text(string name, string dataDirectory, string family = "three_layer_convnet") => $$"""
+        name = "{{name}}"
+        seed = 5
+        data {
+          directory = "{{dataDirectory.Replace("\\", "/")}}"
+          num_train = 400
         }
+        model {
+          family = {{family}}
+          {{(family == "fc" ? "hidden_dims = [50]" : "num_filters = 8\n  filter_size = 5\n  hidden_dim = 50")}}
+        }
+        training {
+          update_rule = adam
+          batch_size = 50
+        }
+        space {
+          learning_rate { type = float, low = 1e-4, high = 1e-2, log = true }
+          weight_scale  { type = float, low = 1e-3, high = 1e-1, log = true }
+        }
+        stages = [
+          { count = 4, epochs = 1, num_train = 400 }
+          { count = 2, epochs = 1, num_train = 400, top_k = 2 }
+        ]
+        max_retries = 1
+        trial_timeout = 10m
         """;
 }
