@@ -1,3 +1,3 @@
 using Sweep.Worker.Cli;
 
-return await WorkerCli.Build().Parse(args).InvokeAsync();
+return WorkerCli.Run(args);

@@ -8,7 +8,29 @@ public static class WorkerCli
     public static RootCommand Build()
     {
         var root = new RootCommand("Sweep worker-side commands: train one trial in-process, or join a cluster as a worker.");
+        root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());
         return root;
+    }
+
+    /// <summary>
+    /// Parses and runs; a command-line error (unknown option, missing value) prints one line naming it
+    /// and exits with 2 instead of the parser's default help dump.
+    /// </summary>
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        var configuration = new InvocationConfiguration
+        {
+            Output = output ?? Console.Out,
+            Error = error ?? Console.Error,
+        };
+        var parseResult = Build().Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            var command = parseResult.CommandResult.Command.Name;
+            configuration.Error.WriteLine($"sweep {command}: {parseResult.Errors[0].Message.ReplaceLineEndings(" ")} (see ./sweep {command} --help)");
+            return TrainCommand.ExitBadInput;
+        }
+        return parseResult.Invoke(configuration);
     }
 }

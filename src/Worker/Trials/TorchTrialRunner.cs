@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using Sweep.Models.Data;
-using Sweep.Models.Models;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
 using Sweep.Search.Spaces;
@@ -11,10 +10,11 @@ using TorchSharp;
 namespace Sweep.Worker.Trials;
 
 /// <summary>
-/// Runs a trial for real: maps its parameters to model and solver settings (<see cref="TrialSettings"/>), builds
-/// the model on the slot's device from the trial seed, and trains it with <see cref="Trainer"/> on the CIFAR-10
-/// data this process loaded once (the loader caches it; every trial gets views of the same tensors). The best-val
-/// weights go to a per-trial checkpoint folder; every tensor the trial made is freed before it returns.
+/// Runs a trial for real: maps its parameters to model and solver settings (<see cref="TrialSettings"/>) and
+/// trains it with the training core's <see cref="TrialRunner"/> (model built on the slot's device from the trial
+/// seed, Solver) on the CIFAR-10 data this process loaded once (the loader caches it; every trial gets views of
+/// the same tensors). The best-val weights go to a per-trial checkpoint folder; every tensor the trial made is
+/// freed (dispose scope) before it returns.
 /// </summary>
 public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
 {
@@ -41,20 +41,14 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         values["epochs"] = trial.Budget.Epochs;
         values["num_train"] = trial.Budget.NumTrain;
         var settings = TrialSettings.FromValues(values, trial.Seed);
-        var data = CifarLoader.Load(dataDirectory, settings.Data with { DownloadIfEmpty = false });
+        settings = settings with { Data = settings.Data with { DownloadIfEmpty = false } };
         var device = torch.device(slot.Device);
-        var options = settings.Solver with
-        {
-            Threads = slot.Threads,
-            CheckpointDirectory = Path.Combine(slot.CheckpointDirectory, trial.TrialId),
-            Log = null,
-        };
 
         TrainingOutcome outcome;
-        using (var scope = torch.NewDisposeScope())
+        using (torch.NewDisposeScope())
         {
-            using var model = ModelFactory.Create(settings.Model, device, settings.Seed);
-            outcome = Trainer.Train(model, data, options,
+            outcome = TrialRunner.Run(settings, dataDirectory, device, slot.Threads,
+                Path.Combine(slot.CheckpointDirectory, trial.TrialId), log: null,
                 report => onEpoch(new TrialEpochProgress(report.Epoch, report.Loss, report.TrainAcc, report.ValAcc, report.Seconds)),
                 cancellation);
         }

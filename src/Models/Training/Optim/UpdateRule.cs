@@ -1,0 +1,223 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sweep.Models.Training.Optim;
+
+/// <summary>The seeds' update rules (digest §4), by their snake_case names.</summary>
+public enum UpdateRuleKind { Sgd, SgdMomentum, SgdNesterovMomentum, RmsProp, Adam }
+
+/// <summary>
+/// One parameter's update rule and its state (the seeds keep one config dict per parameter): updates
+/// the weight in place from its gradient, exactly as digest §4 writes it. State tensors are created on
+/// the first update (zeros, like the seeds' setdefault) unless preset, and are owned by the rule.
+/// </summary>
+public abstract class UpdateRule : IDisposable
+{
+    protected UpdateRule(double learningRate) => LearningRate = learningRate;
+
+    /// <summary>The current learning rate; the Solver multiplies it by lr_decay after every epoch.</summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>w is changed in place; no autograd history is recorded.</summary>
+    public void Update(Tensor w, Tensor dw)
+    {
+        using var _ = torch.no_grad();
+        Apply(w, dw);
+    }
+
+    protected abstract void Apply(Tensor w, Tensor dw);
+
+    public abstract void Dispose();
+
+    /// <summary>
+    /// A fresh rule with the seeds' defaults for everything but the learning rate and momentum
+    /// (momentum is used by sgd_momentum and sgd_nesterov_momentum only).
+    /// </summary>
+    public static UpdateRule Create(UpdateRuleKind kind, double learningRate, double momentum = 0.9) => kind switch
+    {
+        UpdateRuleKind.Sgd => new Sgd(learningRate),
+        UpdateRuleKind.SgdMomentum => new SgdMomentum(learningRate, momentum),
+        UpdateRuleKind.SgdNesterovMomentum => new SgdNesterovMomentum(learningRate, momentum),
+        UpdateRuleKind.RmsProp => new RmsProp(learningRate),
+        UpdateRuleKind.Adam => new Adam(learningRate),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown update rule"),
+    };
+
+    /// <summary>Parses sgd | sgd_momentum | sgd_nesterov_momentum | rmsprop | adam.</summary>
+    public static UpdateRuleKind Parse(string name) => TryParse(name, out var kind)
+        ? kind
+        : throw new ArgumentException($"unknown update_rule '{name}'; use sgd, sgd_momentum, sgd_nesterov_momentum, rmsprop or adam");
+
+    public static bool TryParse(string? name, out UpdateRuleKind kind)
+    {
+        switch (name?.Trim().ToLowerInvariant())
+        {
+            case "sgd": kind = UpdateRuleKind.Sgd; return true;
+            case "sgd_momentum": kind = UpdateRuleKind.SgdMomentum; return true;
+            case "sgd_nesterov_momentum": kind = UpdateRuleKind.SgdNesterovMomentum; return true;
+            case "rmsprop": kind = UpdateRuleKind.RmsProp; return true;
+            case "adam": kind = UpdateRuleKind.Adam; return true;
+            default: kind = default; return false;
+        }
+    }
+
+    public static string Name(UpdateRuleKind kind) => kind switch
+    {
+        UpdateRuleKind.Sgd => "sgd",
+        UpdateRuleKind.SgdMomentum => "sgd_momentum",
+        UpdateRuleKind.SgdNesterovMomentum => "sgd_nesterov_momentum",
+        UpdateRuleKind.RmsProp => "rmsprop",
+        UpdateRuleKind.Adam => "adam",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown update rule"),
+    };
+
+    /// <summary>A state tensor that lives as long as the rule, whatever dispose scope the first update runs in.</summary>
+    protected static Tensor ZerosState(Tensor like) => zeros_like(like).DetachFromDisposeScope();
+
+    protected static Tensor Own(Tensor preset)
+    {
+        using var _ = torch.no_grad();
+        return preset.clone().DetachFromDisposeScope();
+    }
+}
+
+/// <summary>w -= lr * dw.</summary>
+public sealed class Sgd(double learningRate = 1e-2) : UpdateRule(learningRate)
+{
+    protected override void Apply(Tensor w, Tensor dw) => w.add_(dw, alpha: -LearningRate);
+
+    public override void Dispose() { }
+}
+
+/// <summary>v = mu * v - lr * dw; w += v.</summary>
+public sealed class SgdMomentum : UpdateRule
+{
+    private Tensor? _velocity;
+
+    public SgdMomentum(double learningRate = 1e-2, double momentum = 0.9, Tensor? velocity = null) : base(learningRate)
+    {
+        Momentum = momentum;
+        _velocity = velocity is null ? null : Own(velocity);
+    }
+
+    public double Momentum { get; }
+
+    /// <summary>The seeds' config['velocity']; null before the first update.</summary>
+    public Tensor? Velocity => _velocity;
+
+    protected override void Apply(Tensor w, Tensor dw)
+    {
+        _velocity ??= ZerosState(w);
+        _velocity.mul_(Momentum).add_(dw, alpha: -LearningRate);
+        w.add_(_velocity);
+    }
+
+    public override void Dispose() => _velocity?.Dispose();
+}
+
+/// <summary>v_old = v; v = mu * v - lr * dw; w += -mu * v_old + (1 + mu) * v (the ECE rule).</summary>
+public sealed class SgdNesterovMomentum : UpdateRule
+{
+    private Tensor? _velocity;
+
+    public SgdNesterovMomentum(double learningRate = 1e-2, double momentum = 0.9, Tensor? velocity = null) : base(learningRate)
+    {
+        Momentum = momentum;
+        _velocity = velocity is null ? null : Own(velocity);
+    }
+
+    public double Momentum { get; }
+
+    public Tensor? Velocity => _velocity;
+
+    protected override void Apply(Tensor w, Tensor dw)
+    {
+        _velocity ??= ZerosState(w);
+        w.add_(_velocity, alpha: -Momentum);
+        _velocity.mul_(Momentum).add_(dw, alpha: -LearningRate);
+        w.add_(_velocity, alpha: 1 + Momentum);
+    }
+
+    public override void Dispose() => _velocity?.Dispose();
+}
+
+/// <summary>cache = beta * cache + (1 - beta) * dw^2; w -= lr * dw / (sqrt(cache) + eps).</summary>
+public sealed class RmsProp : UpdateRule
+{
+    private Tensor? _cache;
+
+    public RmsProp(double learningRate = 1e-2, double decayRate = 0.99, double epsilon = 1e-8, Tensor? cache = null) : base(learningRate)
+    {
+        DecayRate = decayRate;
+        Epsilon = epsilon;
+        _cache = cache is null ? null : Own(cache);
+    }
+
+    public double DecayRate { get; }
+    public double Epsilon { get; }
+
+    public Tensor? Cache => _cache;
+
+    protected override void Apply(Tensor w, Tensor dw)
+    {
+        _cache ??= ZerosState(w);
+        _cache.mul_(DecayRate).addcmul_(dw, dw, value: 1 - DecayRate);
+        using var denominator = _cache.sqrt().add_(Epsilon);
+        w.addcdiv_(dw, denominator, value: -LearningRate);
+    }
+
+    public override void Dispose() => _cache?.Dispose();
+}
+
+/// <summary>
+/// t += 1 first; m = b1 m + (1 - b1) dw; v = b2 v + (1 - b2) dw^2; w -= lr * m̂ / (sqrt(v̂) + eps)
+/// with the bias corrections m̂ = m / (1 - b1^t), v̂ = v / (1 - b2^t).
+/// </summary>
+public sealed class Adam : UpdateRule
+{
+    private Tensor? _m;
+    private Tensor? _v;
+
+    public Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8,
+        Tensor? m = null, Tensor? v = null, long t = 0) : base(learningRate)
+    {
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        _m = m is null ? null : Own(m);
+        _v = v is null ? null : Own(v);
+        T = t;
+    }
+
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Epsilon { get; }
+
+    /// <summary>First moment (CS231n 'm', ECE 'v').</summary>
+    public Tensor? M => _m;
+
+    /// <summary>Second moment (CS231n 'v', ECE 'a').</summary>
+    public Tensor? V => _v;
+
+    /// <summary>Number of updates so far.</summary>
+    public long T { get; private set; }
+
+    protected override void Apply(Tensor w, Tensor dw)
+    {
+        _m ??= ZerosState(w);
+        _v ??= ZerosState(w);
+        T += 1;
+        _m.mul_(Beta1).add_(dw, alpha: 1 - Beta1);
+        _v.mul_(Beta2).addcmul_(dw, dw, value: 1 - Beta2);
+        var mCorrection = 1 - Math.Pow(Beta1, T);
+        var vCorrection = 1 - Math.Pow(Beta2, T);
+        using var denominator = _v.div(vCorrection).sqrt_().add_(Epsilon);
+        w.addcdiv_(_m, denominator, value: -LearningRate / mCorrection);
+    }
+
+    public override void Dispose()
+    {
+        _m?.Dispose();
+        _v?.Dispose();
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Sweep.Worker.Cli;
+
+namespace Sweep.Worker.Tests.Cli;
+
+public class TrainCommandTests
+{
+    private static (int Exit, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = WorkerCli.Run(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    private static void AssertBadInput((int Exit, string Output, string Error) result, string expected)
+    {
+        Assert.Equal(2, result.Exit);
+        Assert.Contains(expected, result.Error);
+        Assert.Single(result.Error.TrimEnd().Split('\n'));
+        Assert.StartsWith("sweep train: ", result.Error);
+    }
+
+    [Theory]
+    [InlineData(new[] { "train", "--epochs", "abc" }, "epochs 'abc' is not a whole number")]
+    [InlineData(new[] { "train", "--model", "resnet" }, "model 'resnet' is unknown")]
+    [InlineData(new[] { "train", "--update-rule", "adagrad" }, "update_rule 'adagrad' is unknown")]
+    [InlineData(new[] { "train", "--model", "fc", "--conv-channels", "32,32" }, "'conv_channels' does not apply to model fc")]
+    [InlineData(new[] { "train", "--hidden-dims", "100,-1" }, "hidden_dims")]
+    [InlineData(new[] { "train", "--threads", "0" }, "threads '0'")]
+    [InlineData(new[] { "train", "--device", "tpu" }, "unknown device 'tpu'")]
+    [InlineData(new[] { "train", "--bogus", "1" }, "--bogus")]
+    [InlineData(new[] { "train", "--epochs" }, "--epochs")]
+    public void Bad_input_gives_one_line_and_exit_code_2(string[] args, string expected) =>
+        AssertBadInput(Run(args), expected);
+
+    [Fact]
+    public void A_missing_data_folder_is_a_clear_error()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"sweep-missing-{Guid.NewGuid():N}");
+        AssertBadInput(Run("train", "--data", missing, "--num-train", "100", "--epochs", "1"), "does not exist");
+    }
+
+    [Fact]
+    public void Help_lists_every_issue_flag()
+    {
+        var (exit, output, _) = Run("train", "--help");
+        Assert.Equal(0, exit);
+        foreach (var flag in new[] { "--model", "--hidden-dims", "--num-filters", "--filter-size", "--hidden-dim", "--conv-channels", "--pool-after",
+                     "--normalization", "--groups", "--dropout", "--weight-scale", "--reg", "--update-rule", "--learning-rate", "--momentum",
+                     "--lr-decay", "--epochs", "--batch-size", "--num-train", "--data", "--seed", "--device", "--threads", "--json", "--checkpoint-dir" })
+            Assert.Contains(flag, output);
+    }
+
+    [Fact]
+    public void A_tiny_run_prints_the_solver_lines_and_ends_with_the_outcome_json()
+    {
+        var (exit, output, error) = Run("train", "--data", RealCifar.Directory, "--model", "fc", "--hidden-dims", "50",
+            "--num-train", "200", "--epochs", "2", "--batch-size", "50", "--update-rule", "adam", "--learning-rate", "1e-3",
+            "--seed", "3", "--threads", "1", "--json");
+
+        Assert.True(exit == 0, error);
+        var lines = output.TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        Assert.StartsWith("device cpu", lines[0]);
+        Assert.Contains(lines, l => l.StartsWith("(Iteration 1 / 8) loss: "));
+        Assert.Contains(lines, l => l.StartsWith("(Epoch 0 / 2) train acc: "));
+        Assert.Contains(lines, l => l.StartsWith("(Epoch 2 / 2) train acc: "));
+
+        using var json = JsonDocument.Parse(lines[^1]);
+        var root = json.RootElement;
+        Assert.Equal("completed", root.GetProperty("status").GetString());
+        var val = root.GetProperty("val_acc_history").EnumerateArray().Select(e => e.GetDouble()).ToList();
+        Assert.Equal(3, val.Count);
+        Assert.Equal(3, root.GetProperty("train_acc_history").GetArrayLength());
+        Assert.Equal(val.Max(), root.GetProperty("best_val_acc").GetDouble());
+        Assert.InRange(root.GetProperty("best_epoch").GetInt32(), 0, 2);
+        Assert.True(root.GetProperty("final_loss").GetDouble() > 0);
+        Assert.True(root.GetProperty("seconds").GetDouble() > 0);
+    }
+}
