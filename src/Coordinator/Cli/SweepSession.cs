@@ -50,19 +50,24 @@ internal static class SweepSession
 
         var live = !Console.IsOutputRedirected;
         plan.Journal.CreateIfMissing();
-        var logLevel = ConfigurationFactory.ParseString(live
-            ? "akka.loglevel = ERROR\nakka.stdout-loglevel = ERROR"
-            : "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
-        var node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, LoadSettings(), plan.JoinTimeout, logLevel);
+        var runsFolder = plan.Journal.SqliteFile is { } file ? Path.GetDirectoryName(file)! : Path.GetFullPath("runs");
+        var name = plan.Spec?.Name ?? Path.GetFileNameWithoutExtension(plan.Journal.SqliteFile ?? "sweep");
+        var logFile = Path.Combine(runsFolder, name + ".coordinator.log");
+        // The console shows progress; the node's own log (cluster membership, lost workers) goes to a file.
+        var logging = ConfigurationFactory.ParseString($$"""
+            akka.loggers = ["Sweep.Coordinator.Hosting.FileLogger, Sweep.Coordinator"]
+            akka.loglevel = INFO
+            akka.stdout-loglevel = ERROR
+            sweep.log-file = "{{logFile.Replace("\\", "/")}}"
+            """);
+        var node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, LoadSettings(), plan.JoinTimeout, logging);
         LocalWorkerPool? workers = null;
         var completed = false;
         try
         {
-            Console.WriteLine($"sweep: coordinator at {node.Address} (journal {plan.Journal.Display})");
+            Console.WriteLine($"sweep: coordinator at {node.Address} (journal {plan.Journal.Display}, log {logFile})");
             if (plan.LocalWorkers > 0)
             {
-                var runsFolder = plan.Journal.SqliteFile is { } file ? Path.GetDirectoryName(file)! : Path.GetFullPath("runs");
-                var name = plan.Spec?.Name ?? Path.GetFileNameWithoutExtension(plan.Journal.SqliteFile ?? "sweep");
                 workers = LocalWorkerPool.Start(plan.LocalWorkers, plan.WorkerDll!, node.Address.ToString(), plan.DataDirectory!,
                     Path.Combine(runsFolder, name + ".workers"), Path.Combine(runsFolder, name + ".checkpoints"));
                 Console.WriteLine($"sweep: started {plan.LocalWorkers} local worker(s); logs in {Path.GetDirectoryName(workers.LogFiles[0])}");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Sweep.Coordinator.Hosting;
 
@@ -110,13 +111,18 @@ public sealed class LocalWorkerPool : IDisposable
         return process;
     }
 
+    /// <summary>Asks every worker to leave the cluster (SIGTERM), waits a few seconds, then kills what is left.</summary>
     public void Dispose()
     {
+        foreach (var process in _processes.Where(p => !HasExited(p)))
+            _ = SendSignal(process.Id, SigTerm);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         foreach (var process in _processes)
         {
             try
             {
-                if (!process.HasExited)
+                var left = deadline - DateTime.UtcNow;
+                if (!process.HasExited && (left <= TimeSpan.Zero || !process.WaitForExit(left)))
                 {
                     process.Kill(entireProcessTree: true);
                     process.WaitForExit(5000);
@@ -130,6 +136,11 @@ public sealed class LocalWorkerPool : IDisposable
         }
         _processes.Clear();
     }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     private static bool HasExited(Process process)
     {
