@@ -1,4 +1,8 @@
 using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using Sweep.Coordinator.Actors;
+using Sweep.Coordinator.Hosting;
+using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Tests.Support;
 
 namespace Sweep.Coordinator.Tests.Cli;
@@ -80,6 +84,56 @@ public sealed class BadInputTests : IDisposable
         Assert.StartsWith("sweep: ", stderr.Trim());
         Assert.False(Directory.Exists(Path.Combine(_temp.Folder, "runs")));
     }
+
+    [Fact]
+    public void A_missing_data_directory_is_an_error_before_any_journal_exists()
+    {
+        File.WriteAllText(Path.Combine(_temp.Folder, "tiny.conf"), TinySpecs.Text("tiny", RepoPaths.CifarDirectory()));
+        var (code, _, stderr) = Coordinator("run", "tiny.conf", "--data", "no-such-data", "--local-workers", "1");
+        AssertOneLineError(code, stderr, "no-such-data");
+        Assert.False(Directory.Exists(Path.Combine(_temp.Folder, "runs")));
+    }
+
+    [Fact]
+    public async Task A_run_on_a_journal_holding_another_sweep_refuses_and_leaves_it_unchanged()
+    {
+        var journal = Path.Combine(_temp.Folder, "other.db");
+        var node = await CoordinatorNode.StartAsync(ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole),
+            JournalLocation.Parse(journal), TestSweeps.TwoStages(name: "first-sweep"), CoordinatorSettings.Default, TimeSpan.FromSeconds(20));
+        await JournalReaderWait(journal);
+        await node.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        var before = Hash(journal);
+
+        File.WriteAllText(Path.Combine(_temp.Folder, "tiny.conf"), TinySpecs.Text("tiny", RepoPaths.CifarDirectory()));
+        var (code, _, stderr) = Coordinator("run", "tiny.conf", "--journal", journal, "--local-workers", "1");
+
+        AssertOneLineError(code, stderr, "holds another sweep");
+        Assert.Contains("first-sweep", stderr);
+        Assert.Equal(before, Hash(journal));
+    }
+
+    private static async Task JournalReaderWait(string journal)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            try
+            {
+                var state = await JournalReader.ReadStateAsync(JournalLocation.Parse(journal), TimeSpan.FromSeconds(20));
+                if (state.IsStarted)
+                    return;
+            }
+            catch (SweepUsageException)
+            {
+                // The coordinator has not created the journal yet.
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the first sweep never started");
+    }
+
+    private static string Hash(string path) =>
+        string.Join(",", new[] { path, path + "-wal" }.Where(File.Exists).Select(p => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p)))));
 
     [Fact]
     public void A_worker_with_a_missing_data_directory_stops_before_joining()
