@@ -1,3 +1,11 @@
 using Sweep.Coordinator.Cli;
 
-return await SweepCli.Build().Parse(args).InvokeAsync();
+var parseResult = SweepCli.Build().Parse(args);
+if (parseResult.Errors.Count > 0)
+{
+    // One line naming the problem instead of the parser's help dump.
+    var command = parseResult.CommandResult.Command.Name;
+    Console.Error.WriteLine($"sweep {command}: {parseResult.Errors[0].Message.ReplaceLineEndings(" ")} (see ./sweep {command} --help)");
+    return CliRunner.BadInput;
+}
+return await parseResult.InvokeAsync();
