@@ -111,8 +111,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             PersistThen(_engine.Start(_startSpec), DispatchToAll);
             return;
         }
-        if (_startSpec is not null && _startSpec.Fingerprint != _state.Spec!.Fingerprint)
-            _log.Warning("the journal holds sweep '{0}', not the given spec '{1}'; continuing the journal's sweep", _state.Spec.Name, _startSpec.Name);
+        if (_startSpec is not null && !Hosting.SweepIdentity.Same(_startSpec, _state.Spec!))
+            _log.Warning("the journal holds sweep '{0}', not the given spec '{1}'; continuing the journal's sweep", _state.Spec!.Name, _startSpec.Name);
         _log.Info("resuming sweep '{0}': {1}", _state.Spec!.Name, _state.Counts);
         PersistThen(_engine.Recover(_state), DispatchToAll);
     }

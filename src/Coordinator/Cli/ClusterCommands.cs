@@ -132,10 +132,10 @@ internal static class ClusterCommands
 
     private static void RefuseOtherSweep(SweepState existing, SweepSpec requested, JournalLocation location)
     {
-        if (existing.Spec!.Fingerprint == requested.Fingerprint)
+        if (SweepIdentity.Same(existing.Spec!, requested))
             return;
         throw new SweepUsageException(
-            $"journal '{location.Display}' holds another sweep ('{existing.Spec.Name}', fingerprint {existing.Spec.Fingerprint}) than this spec ('{requested.Name}', fingerprint {requested.Fingerprint}); pass a new --journal path, or continue that sweep with ./sweep resume --journal {location.Display}");
+            $"journal '{location.Display}' holds another sweep ('{existing.Spec!.Name}', fingerprint {SweepIdentity.Of(existing.Spec)}) than this spec ('{requested.Name}', fingerprint {SweepIdentity.Of(requested)}); pass a new --journal path, or continue that sweep with ./sweep resume --journal {location.Display}");
     }
 
     private static int PrintFinished(SweepState state, JournalLocation location)

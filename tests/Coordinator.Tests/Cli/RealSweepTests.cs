@@ -114,6 +114,11 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         var finishedBefore = beforeResume.Trials.Values.Where(t => t.IsTerminal).ToDictionary(t => t.TrialId, t => t.Result);
         Assert.NotEmpty(finishedBefore);
 
+        var plan = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null,
+            "plan", spec, "--journal", journal);
+        Assert.Equal(0, plan.ExitCode);
+        Assert.Contains($"stage {beforeResume.CurrentStage} of 2", plan.Stdout);
+
         var resumed = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, RunBound, null,
             "resume", "--journal", journal, "--local-workers", "2");
         output.WriteLine(resumed.Stdout);
