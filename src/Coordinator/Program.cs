@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Sweep.Coordinator.Cli;
 
 var parseResult = SweepCli.Build().Parse(args);
@@ -8,4 +9,6 @@ if (parseResult.Errors.Count > 0)
     Console.Error.WriteLine($"sweep {command}: {parseResult.Errors[0].Message.ReplaceLineEndings(" ")} (see ./sweep {command} --help)");
     return CliRunner.BadInput;
 }
-return await parseResult.InvokeAsync();
+// The run/resume/coordinator commands handle Ctrl-C and SIGTERM themselves (workers and node leave cleanly,
+// which takes longer than System.CommandLine's default grace period before it kills the process).
+return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -36,17 +36,14 @@ internal static class SweepSession
     public static async Task<int> RunAsync(SessionPlan plan)
     {
         using var interrupted = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            interrupted.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        // Ctrl-C and SIGTERM stop the sweep cleanly: workers leave, the node leaves, the journal stays resumable.
+        Action<PosixSignalContext> stop = context =>
         {
             context.Cancel = true;
             interrupted.Cancel();
-        });
+        };
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, stop);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, stop);
 
         var live = !Console.IsOutputRedirected;
         plan.Journal.CreateIfMissing();
@@ -78,7 +75,6 @@ internal static class SweepSession
         {
             workers?.Dispose();
             await node.DisposeAsync();
-            Console.CancelKeyPress -= onCancel;
         }
 
         var state = await JournalReader.ReadStateAsync(plan.Journal, ReadTimeout);

@@ -53,16 +53,13 @@ public static class WorkerCommand
     private static async Task<int> RunAsync(ClusterNodeOptions options, IReadOnlyList<TrialSlot> slots, ITrialRunner runner, TimeSpan joinTimeout, int? parentId)
     {
         using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        Action<PosixSignalContext> onSignal = context =>
         {
             context.Cancel = true;
             stop.Cancel();
-        });
+        };
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
         var host = await WorkerHost.StartAsync(options, slots, runner, joinTimeout);
         Console.WriteLine($"worker: pid {Environment.ProcessId}, {host.WorkerId} joined with {slots.Count} slot(s): {string.Join(", ", slots.Select(s => $"{s.Device}x{s.Threads} threads"))}");
         var parentGone = parentId is { } id ? WatchParentAsync(id, stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);

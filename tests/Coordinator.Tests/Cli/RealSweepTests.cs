@@ -136,6 +136,46 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
             after.Trials.Values.Select(t => $"{t.TrialId} {t.Spec.Params.Key}").Order());
     }
 
+    [Fact]
+    public void Ctrl_c_stops_the_run_and_its_workers_and_leaves_a_resumable_journal()
+    {
+        var spec = WriteSpec("interrupted");
+        var journal = Path.Combine(_temp.Folder, "interrupted.db");
+        using var run = StartRun(spec, journal);
+        var logs = Path.Combine(_temp.Folder, "interrupted.workers");
+        WaitUntil(() => Count(journal, "trial-dispatched") >= 1 || run.HasExited, RunBound, "a first dispatched trial");
+        var workerPids = Directory.GetFiles(logs, "worker-*.log")
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), @"worker: pid (\d+)").Select(m => int.Parse(m.Groups[1].Value)))
+            .ToList();
+        Assert.NotEmpty(workerPids);
+
+        using (var interrupt = Process.Start("kill", ["-INT", run.Id.ToString()]))
+            interrupt.WaitForExit(5000);
+
+        Assert.True(run.WaitForExit(TimeSpan.FromSeconds(30)), "run stopped after SIGINT");
+        output.WriteLine(run.Stdout);
+        output.WriteLine(run.Stderr);
+        Assert.Equal(130, run.ExitCode);
+        Assert.Contains("sweep resume --journal", run.Stderr);
+        WaitUntil(() => workerPids.All(pid => !IsAlive(pid)), TimeSpan.FromSeconds(10), "the local workers ending");
+        var state = Read(journal);
+        Assert.True(state.IsStarted);
+        Assert.False(state.IsCompleted);
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose() => _temp.Dispose();
 
     /// <summary>Counts events by manifest in a journal that a running coordinator is writing (read-only, WAL).</summary>
