@@ -3,62 +3,135 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Layers;
 
-// Hand-written autograd for the normalization layers of digest §2. Each forward saves x_hat and
-// inv_std (never x) and each backward is the simplified "alternative" formula
-//     dx = inv_std/M * (M*dxhat - sum(dxhat) - x_hat * sum(dxhat * x_hat)),  dxhat = dout * gamma,
-// evaluated as two fused passes over the activations. Intermediates live in a dispose scope so that
-// a training step frees them as soon as they are used; only the returned gradients leave it.
+// Hand-written autograd for the normalization layers of digest §2. Each forward saves x_hat (batch
+// norm: the centered input, x_hat before its per-feature scale) and inv_std, never x, and each backward
+// is the simplified "alternative" formula
+//     dx = inv_std/M * (M*dxhat - sum(dxhat) - x_hat * sum(dxhat * x_hat)),  dxhat = dout * gamma.
+// Statistics are two-pass (mean, then the squared norm of the centered values): exact where
+// E[x^2] - mean^2 would cancel, and far faster than torch's Welford var_mean on CPU.
+// Intermediates live in a dispose scope so a training step frees them as soon as they are used.
 
 /// <summary>
-/// Train-mode batch norm over the reduction axes of <c>x</c> (axis 0 for (N, D); axes 0, 2, 3 for
-/// (N, C, H, W)), given batch statistics computed by the caller. Arguments: x, gamma, beta (shape (F,)),
-/// mean and var (biased, keepdim shape, no grad), eps (double), reduction axes (long[]). Returns the output.
+/// Train-mode batch norm of (N, D) (statistics per feature over N) or (N, C, H, W) (per channel over
+/// N, H, W). Arguments: x, gamma, beta (shape (F,)), eps (double). Returns [out, batch mean, biased batch
+/// variance]; the statistics have shape (F,), are non-differentiable and feed the caller's running averages.
 /// </summary>
-internal sealed class BatchNormFunction : autograd.SingleTensorFunction<BatchNormFunction>
+/// <remarks>
+/// Saved for backward: the centered input x - mean (x_hat before its per-feature scale, so x_hat =
+/// centered * inv_std costs no extra pass) and inv_std. Measured per op on the challenge CNN's largest
+/// activation (bench bn-layer): reductions over (0, 2, 3) and row norms are cheap, while bmm-based dots,
+/// var_mean, vector_norm over (0, 2, 3) and an out-of-place addcmul whose first operand is the broadcast
+/// one are several times slower than a plain product, so the passes below avoid them.
+/// </remarks>
+internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNormFunction>
 {
     public override string Name => nameof(BatchNormFunction);
 
-    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        var x = (Tensor)vars[0];
+        var x = ((Tensor)vars[0]).contiguous();
         var gamma = (Tensor)vars[1];
         var beta = (Tensor)vars[2];
-        var mean = (Tensor)vars[3];
-        var variance = (Tensor)vars[4];
-        var eps = (double)vars[5];
-        var axes = (long[])vars[6];
+        var eps = (double)vars[3];
 
         using var scope = NewDisposeScope();
-        var broadcast = mean.shape;
-        var invStd = (variance + eps).rsqrt_();
-        // x_hat = x*inv_std - mean*inv_std in one pass; out = x_hat*gamma + beta in one more.
-        var xHat = addcmul(mean.mul(invStd).neg_(), x, invStd, 1);
-        var output = addcmul(beta.view(broadcast), xHat, gamma.view(broadcast), 1);
-        ctx.save_for_backward([xHat, invStd, gamma]);
-        ctx.save_data("axes", axes);
-        scope.MoveToOuter(xHat, invStd);
-        return scope.MoveToOuter(output);
+        var layout = FeatureLayout.Of(x);
+        var mean = layout.Sum(x).div_(layout.Count);
+        var centered = x.sub(layout.Broadcast(mean));
+        var variance = layout.SquaredNorm(centered).div_(layout.Count);
+        var invStd = variance.add(eps).rsqrt_();
+        var output = centered.mul(layout.Broadcast(gamma.mul(invStd))).add_(layout.Broadcast(beta));
+        ctx.save_for_backward([centered, invStd, gamma]);
+        ctx.mark_non_differentiable([mean, variance]);
+        // No zero gradients for the statistics: TorchSharp would build them from per-output placeholder
+        // tensors that live in the caller's dispose scope, which a model's forward has already closed.
+        ctx.set_materialize_grads(false);
+        scope.MoveToOuter(centered, invStd);
+        scope.MoveToOuter(output, mean, variance);
+        return [output, mean, variance];
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
     {
         using var scope = NewDisposeScope();
+        if (gradOutputs[0].IsInvalid)
+            return [null!, null!, null!, null!];
+        var gradOutput = gradOutputs[0].contiguous();
         var saved = ctx.get_saved_variables();
-        var (xHat, invStd, gamma) = (saved[0], saved[1], saved[2]);
-        var axes = (long[])ctx.get_data("axes");
-        var broadcast = invStd.shape;
-        double count = 1;
-        foreach (var axis in axes) count *= xHat.shape[axis];
+        var (centered, invStd, gamma) = (saved[0], saved[1], saved[2]);
+        var layout = FeatureLayout.Of(centered);
 
-        var dBeta = gradOutput.sum(axes);
-        var dGamma = gradOutput.mul(xHat).sum(axes);
-        // dx = k*dout + a*x_hat + b with per-feature k = gamma*inv, a = -k*dGamma/M, b = -k*dBeta/M.
-        var k = gamma.view(broadcast).mul(invStd);
-        var a = dGamma.view(broadcast).mul(k).mul_(-1.0 / count);
-        var b = dBeta.view(broadcast).mul(k).mul_(-1.0 / count);
-        var dx = addcmul(b, xHat, a, 1).addcmul_(gradOutput, k, 1);
+        var dBeta = layout.Sum(gradOutput);
+        // dx's buffer first holds dout * centered for dGamma, so the backward pass allocates one
+        // full-size tensor, as the built-in one does (without GLIBC_TUNABLES each is an mmap + page faults).
+        var dx = gradOutput.mul(centered);
+        var dGamma = layout.Sum(dx).mul_(invStd);
+        // Alt backward, dx = k*dout - k/M*(dBeta + x_hat*dGamma) with k = gamma*inv_std, written as
+        // dx = k*dout + b + a*centered with per-feature a = -k*inv_std*dGamma/M, b = -k*dBeta/M.
+        var k = gamma.mul(invStd);
+        var a = k.mul(invStd).mul_(dGamma).mul_(-1.0 / layout.Count);
+        var b = k.mul(dBeta).mul_(-1.0 / layout.Count);
+        dx.copy_(gradOutput).mul_(layout.Broadcast(k)).add_(layout.Broadcast(b)).addcmul_(centered, layout.Broadcast(a), 1);
         scope.MoveToOuter(dx, dGamma, dBeta);
-        return [dx, dGamma, dBeta, null!, null!, null!, null!];
+        return [dx, dGamma, dBeta, null!];
+    }
+
+    /// <summary>Per-feature reductions of an (N, D) or contiguous (N, C, H, W) tensor, each of shape (F,).</summary>
+    private readonly record struct FeatureLayout(long Batch, long Features, long Plane)
+    {
+        private static readonly long[] BatchAxis = [0];
+        private static readonly long[] SpatialAxes = [0, 2, 3];
+
+        public static FeatureLayout Of(Tensor x) => x.dim() switch
+        {
+            2 => new FeatureLayout(x.shape[0], x.shape[1], 1),
+            4 => new FeatureLayout(x.shape[0], x.shape[1], x.shape[2] * x.shape[3]),
+            _ => throw new ArgumentException($"batch norm expects (N, D) or (N, C, H, W) input, got shape [{string.Join(", ", x.shape)}]"),
+        };
+
+        /// <summary>Number of values behind each feature's statistics (N, or N*H*W).</summary>
+        public double Count => (double)Batch * Plane;
+
+        private long[] Axes => Plane == 1 ? BatchAxis : SpatialAxes;
+
+        /// <summary>A (F,) tensor viewed to broadcast against the input.</summary>
+        public Tensor Broadcast(Tensor perFeature) =>
+            Plane == 1 ? perFeature.view(1, Features) : perFeature.view(1, Features, 1, 1);
+
+        public Tensor Sum(Tensor t) => t.sum(Axes);
+
+        public Tensor Dot(Tensor u, Tensor v)
+        {
+            using var product = u.mul(v);
+            return product.sum(Axes);
+        }
+
+        /// <summary>Per-feature sum of squares; for images as row norms over each contiguous H*W plane.</summary>
+        public Tensor SquaredNorm(Tensor t)
+        {
+            if (Plane == 1) return Dot(t, t);
+            using var planes = Reductions.RowSquaredNorm(t, Batch * Features, Plane);
+            return planes.view(Batch, Features).sum(0L);
+        }
+    }
+}
+
+/// <summary>Row-wise reductions of contiguous tensors viewed as (rows, length), each of shape (rows,).</summary>
+internal static class Reductions
+{
+    /// <summary>Sum of squares of each row, via a norm over the contiguous axis (no full-size temporary).</summary>
+    public static Tensor RowSquaredNorm(Tensor t, long rows, long length)
+    {
+        using var view = t.view(rows, length);
+        return linalg.vector_norm(view, 2, [1L]).pow_(2);
+    }
+
+    /// <summary>Dot product of each row of u with the same row of v.</summary>
+    public static Tensor RowDot(Tensor u, Tensor v, long rows, long length)
+    {
+        using var product = u.mul(v);
+        using var view = product.view(rows, length);
+        return view.sum(1L);
     }
 }
 
@@ -78,12 +151,11 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         var eps = (double)vars[3];
 
         using var scope = NewDisposeScope();
-        var (variance, mean) = x.var_mean([1L], unbiased: false, keepdim: true);
-        var invStd = variance.add_(eps).rsqrt_();
-        // (x - mean)*inv_std rather than the folded x*inv_std - mean*inv_std: rows are short, and the
-        // subtraction first keeps the digits that the folded form cancels when |mean| >> std.
-        var xHat = x.sub(mean).mul_(invStd);
-        var output = addcmul(beta, xHat, gamma, 1);
+        var features = x.shape[1];
+        var xHat = x.sub(x.mean([1L], keepdim: true));
+        var invStd = Reductions.RowSquaredNorm(xHat, x.shape[0], features).div_(features).add_(eps).rsqrt_().view(-1, 1);
+        xHat.mul_(invStd);
+        var output = xHat.mul(gamma).add_(beta);
         ctx.save_for_backward([xHat, invStd, gamma]);
         scope.MoveToOuter(xHat, invStd);
         return scope.MoveToOuter(output);
@@ -94,13 +166,13 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
         var (xHat, invStd, gamma) = (saved[0], saved[1], saved[2]);
-        double features = xHat.shape[1];
+        var (rows, features) = (xHat.shape[0], xHat.shape[1]);
 
         var dBeta = gradOutput.sum(0L);
         var dGamma = gradOutput.mul(xHat).sum(0L);
         var dxHat = gradOutput.mul(gamma);
         var rowSum = dxHat.sum(1, keepdim: true);
-        var rowDot = dxHat.mul(xHat).sum(1, keepdim: true);
+        var rowDot = Reductions.RowDot(dxHat, xHat, rows, features).view(-1, 1);
         // dx = inv*(dxhat - rowSum/D - x_hat*rowDot/D), reusing dxhat's buffer.
         var dx = dxHat.add_(rowSum, alpha: -1.0 / features).addcmul_(xHat, rowDot, -1.0 / features).mul_(invStd);
         scope.MoveToOuter(dx, dGamma, dBeta);
@@ -128,12 +200,13 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
 
         using var scope = NewDisposeScope();
         var shape = x.shape;
-        var grouped = x.reshape(shape[0], groups, -1);
-        var (variance, mean) = grouped.var_mean([2L], unbiased: false, keepdim: true);
-        var invStd = variance.add_(eps).rsqrt_();
-        var xHat = grouped.sub(mean).mul_(invStd).view(shape);
+        var grouped = x.reshape(shape[0] * groups, -1);
+        var (rows, length) = (grouped.shape[0], grouped.shape[1]);
+        var centered = grouped.sub(grouped.mean([1L], keepdim: true));
+        var invStd = Reductions.RowSquaredNorm(centered, rows, length).div_(length).add_(eps).rsqrt_().view(-1, 1);
+        var xHat = centered.mul_(invStd).view(shape);
         var channel = new long[] { 1, shape[1], 1, 1 };
-        var output = addcmul(beta.view(channel), xHat, gamma.view(channel), 1);
+        var output = xHat.mul(gamma.view(channel)).add_(beta.view(channel));
         ctx.save_for_backward([xHat, invStd, gamma]);
         ctx.save_data("groups", groups);
         scope.MoveToOuter(xHat, invStd);
@@ -148,14 +221,18 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
         var groups = (long)ctx.get_data("groups");
         var shape = xHat.shape;
 
-        var dBeta = gradOutput.sum(ChannelAxes);
-        var dGamma = gradOutput.mul(xHat).sum(ChannelAxes);
-        var dxHat = gradOutput.mul(gamma.view(1, shape[1], 1, 1)).view(shape[0], groups, -1);
-        var xHatGrouped = xHat.view(shape[0], groups, -1);
-        double count = xHatGrouped.shape[2];
-        var groupSum = dxHat.sum(2, keepdim: true);
-        var groupDot = dxHat.mul(xHatGrouped).sum(2, keepdim: true);
-        var dx = dxHat.add_(groupSum, alpha: -1.0 / count).addcmul_(xHatGrouped, groupDot, -1.0 / count).mul_(invStd).view(shape);
+        var (batch, channels) = (shape[0], shape[1]);
+        var dout = gradOutput.contiguous();
+
+        var dBeta = dout.sum(ChannelAxes);
+        var dGamma = dout.mul(xHat).sum(ChannelAxes);
+        var rows = batch * groups;
+        var dxHat = dout.mul(gamma.view(1, channels, 1, 1)).view(rows, -1);
+        var xHatGrouped = xHat.view(rows, -1);
+        var length = xHatGrouped.shape[1];
+        var groupSum = dxHat.sum(1, keepdim: true);
+        var groupDot = Reductions.RowDot(dxHat, xHatGrouped, rows, length).view(-1, 1);
+        var dx = dxHat.add_(groupSum, alpha: -1.0 / length).addcmul_(xHatGrouped, groupDot, -1.0 / length).mul_(invStd).view(shape);
         scope.MoveToOuter(dx, dGamma, dBeta);
         return [dx, dGamma, dBeta, null!, null!];
     }

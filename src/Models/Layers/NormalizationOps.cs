@@ -11,9 +11,6 @@ public static class NormalizationOps
 {
     public const double DefaultEps = 1e-5;
 
-    private static readonly long[] FeatureAxes = [0];
-    private static readonly long[] SpatialAxes = [0, 2, 3];
-
     /// <summary>
     /// Train-mode batch norm of (N, D) (per feature) or (N, C, H, W) (per channel, over N, H, W):
     /// x_hat = (x - mean)/sqrt(var + eps) with the biased batch variance, out = gamma*x_hat + beta.
@@ -21,19 +18,12 @@ public static class NormalizationOps
     /// </summary>
     public static Tensor BatchNormTrain(Tensor x, Tensor gamma, Tensor beta, double eps, out Tensor batchMean, out Tensor batchVariance)
     {
-        var axes = x.dim() switch
-        {
-            2 => FeatureAxes,
-            4 => SpatialAxes,
-            _ => throw new ArgumentException($"batch norm expects (N, D) or (N, C, H, W) input, got shape [{string.Join(", ", x.shape)}]"),
-        };
-        Tensor mean, variance;
-        using (no_grad())
-            (variance, mean) = x.var_mean(axes, unbiased: false, keepdim: true);
-        var output = BatchNormFunction.apply(x, gamma, beta, mean, variance, eps, axes);
-        batchMean = mean.view(-1);
-        batchVariance = variance.view(-1);
-        return output;
+        if (x.dim() is not (2 or 4))
+            throw new ArgumentException($"batch norm expects (N, D) or (N, C, H, W) input, got shape [{string.Join(", ", x.shape)}]");
+        var outputs = BatchNormFunction.apply(x, gamma, beta, eps);
+        batchMean = outputs[1];
+        batchVariance = outputs[2];
+        return outputs[0];
     }
 
     /// <summary>Test-mode batch norm: out = gamma*(x - running_mean)/sqrt(running_var + eps) + beta (plain ops).</summary>
@@ -43,7 +33,7 @@ public static class NormalizationOps
         long[] broadcast = x.dim() == 4 ? [1, x.shape[1], 1, 1] : [1, x.shape[1]];
         var scale = gamma.mul(runningVariance.add(eps).rsqrt());
         var shift = beta.sub(runningMean.mul(scale));
-        return scope.MoveToOuter(addcmul(shift.view(broadcast), x, scale.view(broadcast), 1));
+        return scope.MoveToOuter(x.mul(scale.view(broadcast)).add_(shift.view(broadcast)));
     }
 
     /// <summary>Layer norm of (N, D): statistics per row; gamma/beta of shape (D,).</summary>

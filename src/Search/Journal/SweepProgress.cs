@@ -26,6 +26,29 @@ public sealed record SweepProgress(
     BestTrialInfo? Best,
     TimeSpan? Eta)
 {
+    /// <summary>Plain-text summary (no terminal codes): a header line, then one line per running trial.</summary>
+    public string ToText()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var builder = new System.Text.StringBuilder();
+        var header = IsCompleted ? $"sweep {Name}: completed" : $"sweep {Name}: stage {Stage} of {StageCount}";
+        builder.Append(inv, $"{header} | {Counts}");
+        if (Best is { } best) builder.Append(inv, $" | best {best.TrialId} val {best.BestValAcc:0.0000} (epoch {best.BestEpoch})");
+        if (Eta is { } eta && !IsCompleted) builder.Append(inv, $" | ETA {FormatDuration(eta)}");
+        builder.AppendLine();
+        foreach (var r in Running)
+        {
+            var acc = r.LatestValAcc is { } v ? v.ToString("0.0000", inv) : "-";
+            builder.AppendLine(inv, $"  {r.TrialId} on {r.Worker}: epoch {r.Epoch}/{r.Epochs}, val {acc}, {FormatDuration(r.Elapsed)}");
+        }
+        return builder.ToString();
+    }
+
+    public static string FormatDuration(TimeSpan span) =>
+        span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m" :
+        span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s" :
+        $"{Math.Max(0, (int)Math.Round(span.TotalSeconds))}s";
+
     internal static SweepProgress Of(SweepState state, DateTimeOffset now)
     {
         var running = state.RunningTrials

@@ -34,9 +34,9 @@ public sealed record TrialState(
     string? FailureReason = null,
     long FinishOrder = 0)
 {
-    public string TrialId => Spec.TrialId;
-    public int Stage => Spec.Stage;
-    public bool IsTerminal => Status.IsTerminal();
+    [JsonIgnore] public string TrialId => Spec.TrialId;
+    [JsonIgnore] public int Stage => Spec.Stage;
+    [JsonIgnore] public bool IsTerminal => Status.IsTerminal();
 }
 
 /// <summary>Counts of trials by status.</summary>
@@ -44,8 +44,8 @@ public sealed record StatusCounts(int Pending, int Running, int Completed, int D
 {
     public static readonly StatusCounts Zero = new(0, 0, 0, 0, 0, 0);
 
-    public int Total => Pending + Running + Completed + Diverged + Failed + Cancelled;
-    public int Terminal => Completed + Diverged + Failed + Cancelled;
+    [JsonIgnore] public int Total => Pending + Running + Completed + Diverged + Failed + Cancelled;
+    [JsonIgnore] public int Terminal => Completed + Diverged + Failed + Cancelled;
 
     public int this[TrialStatus status] => status switch
     {

@@ -67,7 +67,8 @@ public static class SweepPlanner
         }
         var open = state.OpenByStage.GetValueOrDefault(current);
         return new StagePlan(current, spec.Stages[current - 1], [.. state.TrialsOfStage(current).Select(t => t.Spec)],
-            $"stage {current} is running ({open} of {state.StageTrials[current].Length} trials open); stage {current + 1} depends on its results");
+            $"stage {current} is running ({open} of {state.StageTrials[current].Length} trials open); " +
+            (current < spec.Stages.Length ? $"stage {current + 1} depends on its results" : "it is the last stage"));
     }
 
     /// <summary>Deterministic plain-text description of a plan: header, sampled space, one line per trial.</summary>
@@ -85,6 +86,19 @@ public static class SweepPlanner
         foreach (var trial in plan.Trials)
             builder.AppendLine(inv, $"  {trial.TrialId}  seed {trial.Seed,-10}  {trial.Params.Only(searched).Key}");
         return builder.ToString();
+    }
+
+    /// <summary>
+    /// Text for <c>./sweep plan --journal</c>: the next stage's trials (see <see cref="NextStage"/>), or one line saying
+    /// why there is none.
+    /// </summary>
+    public static string DescribeNext(SweepState state)
+    {
+        if (state.Spec is not { } spec) return "the journal holds no sweep yet\n";
+        if (state.IsCompleted) return $"sweep {spec.Name} is completed: all {spec.Stages.Length} stage(s) ran; see ./sweep leaderboard\n";
+        return NextStage(state) is { } plan
+            ? Describe(spec, plan)
+            : $"sweep {spec.Name}: the last stage ({state.CurrentStage} of {spec.Stages.Length}) is running; no stage follows it\n";
     }
 
     public static string SamplerName(SamplerKind kind) => kind switch

@@ -36,11 +36,14 @@ public sealed class ParamValueJsonConverter : JsonConverter<ParamValue>
         }
     }
 
+    private static readonly System.Buffers.SearchValues<byte> FloatMarkers = System.Buffers.SearchValues.Create(".eE"u8);
+
     private static ParamValue ReadNumber(ref Utf8JsonReader reader)
     {
         // Floats are always written with '.' or 'e', so an integral literal is an int.
-        var span = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan.ToArray();
-        var isInteger = !span.Any(b => b is (byte)'.' or (byte)'e' or (byte)'E');
+        var isInteger = reader.HasValueSequence
+            ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence).AsSpan().IndexOfAny(FloatMarkers) < 0
+            : reader.ValueSpan.IndexOfAny(FloatMarkers) < 0;
         if (isInteger && reader.TryGetInt32(out var i)) return ParamValue.Of(i);
         return ParamValue.Of(reader.GetDouble());
     }
@@ -50,7 +53,7 @@ public sealed class ParamValueJsonConverter : JsonConverter<ParamValue>
         switch (value.Kind)
         {
             case ParamKind.Int: writer.WriteNumberValue(value.AsInt()); break;
-            case ParamKind.Float: writer.WriteRawValue(ParamValue.FormatFloat(value.AsDouble())); break;
+            case ParamKind.Float: writer.WriteRawValue(ParamValue.FormatFloat(value.AsDouble()), skipInputValidation: true); break;
             case ParamKind.Bool: writer.WriteBooleanValue(value.AsBool()); break;
             case ParamKind.String: writer.WriteStringValue(value.AsString()); break;
             default:

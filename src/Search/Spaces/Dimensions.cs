@@ -43,6 +43,7 @@ public abstract record Dimension
     /// <summary>Human-readable range, e.g. <c>[1e-05, 0.01] log</c>.</summary>
     public abstract string Describe();
 
+    [JsonIgnore]
     public bool IsSearched => this is not Fixed;
 
     /// <summary>Rounds to 4 significant digits so sampled configs stay readable in keys, logs and tables.</summary>
@@ -105,14 +106,12 @@ public sealed record FloatRange : Dimension
 
     public override Dimension NarrowAround(IReadOnlyCollection<ParamValue> values, double margin)
     {
-        var inside = values.Where(Contains).Select(v => ToScale(v.AsDouble())).ToList();
+        var inside = values.Where(Contains).Select(v => v.AsDouble()).ToList();
         if (inside.Count == 0) return this;
         var pad = margin * (ToScale(High) - ToScale(Low));
-        var low = Math.Max(Low, FromScale(inside.Min() - pad));
-        var high = Math.Min(High, FromScale(inside.Max() + pad));
-        // exp(log(x)) can land a hair outside the parent; the narrowed range must never leave it.
-        low = Clip(low);
-        high = Clip(high);
+        // exp(log(x)) can miss x by an ulp either way: the range must still hold every top value and stay inside the parent.
+        var low = pad == 0 ? inside.Min() : Clip(Math.Min(inside.Min(), FromScale(ToScale(inside.Min()) - pad)));
+        var high = pad == 0 ? inside.Max() : Clip(Math.Max(inside.Max(), FromScale(ToScale(inside.Max()) + pad)));
         return low < high ? new FloatRange(Name, low, high, Log) : new Fixed(Name, ParamValue.Of(low));
     }
 
@@ -192,9 +191,9 @@ public sealed record IntRange : Dimension
 /// <summary>A categorical dimension: one of <see cref="Values"/> (strings, numbers, booleans or int lists), uniformly.</summary>
 public sealed record Choice : Dimension
 {
-    public Choice(string name, IEnumerable<ParamValue> values) : base(name)
+    public Choice(string name, ImmutableArray<ParamValue> values) : base(name)
     {
-        var list = values.ToImmutableArray();
+        var list = values.IsDefault ? [] : values;
         if (list.IsEmpty) throw new ArgumentException($"{name}: a choice needs at least one value");
         var duplicate = list.GroupBy(v => v).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"{name}: choice value {duplicate.Key} appears twice");
@@ -212,7 +211,7 @@ public sealed record Choice : Dimension
     public override Dimension NarrowAround(IReadOnlyCollection<ParamValue> values, double margin)
     {
         var kept = Values.Where(values.Contains).ToList();
-        return kept.Count == 0 ? this : new Choice(Name, kept);
+        return kept.Count == 0 ? this : new Choice(Name, [.. kept]);
     }
 
     public override bool Encloses(Dimension inner) => inner switch

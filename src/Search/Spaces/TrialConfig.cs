@@ -14,56 +14,92 @@ namespace Sweep.Search.Spaces;
 [JsonConverter(typeof(TrialConfigJsonConverter))]
 public sealed class TrialConfig : IEquatable<TrialConfig>, IReadOnlyCollection<KeyValuePair<string, ParamValue>>
 {
-    private readonly ImmutableSortedDictionary<string, ParamValue> _values;
+    // Configs hold about a dozen entries: a name-sorted array with binary search beats a tree in time and memory.
+    private readonly ImmutableArray<KeyValuePair<string, ParamValue>> _values;
     private string? _key;
 
-    public static readonly TrialConfig Empty = new(ImmutableSortedDictionary.Create<string, ParamValue>(StringComparer.Ordinal));
+    public static readonly TrialConfig Empty = new([]);
 
-    private TrialConfig(ImmutableSortedDictionary<string, ParamValue> values) => _values = values;
+    private TrialConfig(ImmutableArray<KeyValuePair<string, ParamValue>> sortedValues) => _values = sortedValues;
 
     public static TrialConfig From(IEnumerable<KeyValuePair<string, ParamValue>> values)
     {
-        var builder = ImmutableSortedDictionary.CreateBuilder<string, ParamValue>(StringComparer.Ordinal);
-        foreach (var (name, value) in values)
+        var list = values.ToArray();
+        foreach (var (name, value) in list)
         {
             if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("a parameter name must not be empty");
-            if (!builder.TryAdd(name, value)) throw new ArgumentException($"parameter '{name}' appears twice");
+            ArgumentNullException.ThrowIfNull(value, name);
         }
-        return new TrialConfig(builder.ToImmutable());
+        Array.Sort(list, (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        for (var i = 1; i < list.Length; i++)
+            if (list[i].Key == list[i - 1].Key) throw new ArgumentException($"parameter '{list[i].Key}' appears twice");
+        return new TrialConfig([.. list]);
     }
 
     public static TrialConfig From(params (string Name, ParamValue Value)[] values) =>
         From(values.Select(v => KeyValuePair.Create(v.Name, v.Value)));
 
-    public int Count => _values.Count;
+    public int Count => _values.Length;
 
-    public IEnumerable<string> Names => _values.Keys;
+    public IEnumerable<string> Names => _values.Select(kv => kv.Key);
+
+    private int IndexOf(string name)
+    {
+        int low = 0, high = _values.Length - 1;
+        while (low <= high)
+        {
+            var mid = (low + high) >>> 1;
+            var cmp = string.CompareOrdinal(_values[mid].Key, name);
+            if (cmp == 0) return mid;
+            if (cmp < 0) low = mid + 1;
+            else high = mid - 1;
+        }
+        return ~low;
+    }
 
     public ParamValue this[string name] =>
-        _values.TryGetValue(name, out var value) ? value : throw new KeyNotFoundException($"trial config has no parameter '{name}' (it has: {string.Join(", ", _values.Keys)})");
+        TryGetValue(name, out var value) ? value : throw new KeyNotFoundException($"trial config has no parameter '{name}' (it has: {string.Join(", ", Names)})");
 
-    public bool Contains(string name) => _values.ContainsKey(name);
+    public bool Contains(string name) => IndexOf(name) >= 0;
 
     public bool TryGetValue(string name, out ParamValue value)
     {
-        if (_values.TryGetValue(name, out var found)) { value = found; return true; }
+        var index = IndexOf(name);
+        if (index >= 0) { value = _values[index].Value; return true; }
         value = null!;
         return false;
     }
 
     /// <summary>A copy with <paramref name="name"/> set (added or replaced).</summary>
-    public TrialConfig With(string name, ParamValue value) => new(_values.SetItem(name, value));
+    public TrialConfig With(string name, ParamValue value)
+    {
+        ArgumentNullException.ThrowIfNull(value, name);
+        var index = IndexOf(name);
+        return index >= 0
+            ? new TrialConfig(_values.SetItem(index, KeyValuePair.Create(name, value)))
+            : new TrialConfig(_values.Insert(~index, KeyValuePair.Create(name, value)));
+    }
 
-    public TrialConfig Without(string name) => new(_values.Remove(name));
+    public TrialConfig Without(string name)
+    {
+        var index = IndexOf(name);
+        return index >= 0 ? new TrialConfig(_values.RemoveAt(index)) : this;
+    }
 
     /// <summary>A copy with every entry of <paramref name="other"/> set; <paramref name="other"/> wins on a clash.</summary>
-    public TrialConfig Merge(TrialConfig other) => new(_values.SetItems(other._values));
+    public TrialConfig Merge(TrialConfig other)
+    {
+        var merged = new Dictionary<string, ParamValue>(StringComparer.Ordinal);
+        foreach (var (name, value) in _values) merged[name] = value;
+        foreach (var (name, value) in other._values) merged[name] = value;
+        return From(merged);
+    }
 
     /// <summary>The entries whose names are in <paramref name="names"/>.</summary>
     public TrialConfig Only(IEnumerable<string> names)
     {
-        var keep = names.ToHashSet(StringComparer.Ordinal);
-        return From(_values.Where(kv => keep.Contains(kv.Key)));
+        var keep = names as ISet<string> ?? names.ToHashSet(StringComparer.Ordinal);
+        return new TrialConfig([.. _values.Where(kv => keep.Contains(kv.Key))]);
     }
 
     public double GetDouble(string name) => Get(name, v => v.AsDouble());
@@ -87,7 +123,7 @@ public sealed class TrialConfig : IEquatable<TrialConfig>, IReadOnlyCollection<K
 
     private bool TryGet<T>(string name, Func<ParamValue, bool> fits, Func<ParamValue, T> convert, out T value)
     {
-        if (_values.TryGetValue(name, out var found) && fits(found)) { value = convert(found); return true; }
+        if (TryGetValue(name, out var found) && fits(found)) { value = convert(found); return true; }
         value = default!;
         return false;
     }
@@ -110,13 +146,13 @@ public sealed class TrialConfig : IEquatable<TrialConfig>, IReadOnlyCollection<K
     public override string ToString() => Key;
 
     public bool Equals(TrialConfig? other) =>
-        other is not null && (ReferenceEquals(this, other) || (Count == other.Count && _values.All(kv => other._values.TryGetValue(kv.Key, out var v) && v.Equals(kv.Value))));
+        other is not null && (ReferenceEquals(this, other) || (Count == other.Count && _values.Zip(other._values).All(p => p.First.Key == p.Second.Key && p.First.Value.Equals(p.Second.Value))));
 
     public override bool Equals(object? obj) => Equals(obj as TrialConfig);
 
     public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Key);
 
-    public IEnumerator<KeyValuePair<string, ParamValue>> GetEnumerator() => _values.GetEnumerator();
+    public IEnumerator<KeyValuePair<string, ParamValue>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, ParamValue>>)_values).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

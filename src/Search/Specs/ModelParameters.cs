@@ -60,7 +60,7 @@ public static class ModelParameters
     public static string? Check(string family, string name, ParamValue value)
     {
         var normalized = Normalize(family, name, value);
-        if (normalized is null) return $"{Describe(ExpectedKind(family, name))} ({AllowedText(family, name)})";
+        if (normalized is null) return AllowedText(family, name);
         var ok = name switch
         {
             "update_rule" => UpdateRules.Contains(normalized.AsString()),
@@ -107,14 +107,5 @@ public static class ModelParameters
         "batch_size" or "num_filters" or "filter_size" or "hidden_dim" or "groups" => Expect.Int,
         "hidden_dims" or "conv_channels" or "pool_after" => Expect.IntList,
         _ => Expect.Text,
-    };
-
-    private static string Describe(Expect expect) => expect switch
-    {
-        Expect.Float => "a number",
-        Expect.FloatOrKaiming => "a number or kaiming",
-        Expect.Int => "an integer",
-        Expect.IntList => "a list of integers",
-        _ => "a string",
     };
 }

@@ -25,7 +25,12 @@ public enum SamplerKind
 /// <param name="Directory">Folder of <c>data_batch_*.bin</c>; relative paths are relative to the current directory.</param>
 /// <param name="NumTrain">Training images loaded (the first ones); a stage trains on its own first <c>num_train</c> of these.</param>
 /// <param name="NumVal">Validation images held out after the training images.</param>
-public sealed record DataSpec(string Directory, int NumTrain = 49_000, int NumVal = 1_000);
+public sealed record DataSpec(string Directory, int NumTrain = 49_000, int NumVal = 1_000)
+{
+    /// <summary>The data folder as an absolute path; a relative one is taken relative to <paramref name="baseDirectory"/> (default: the current directory).</summary>
+    public string ResolveDirectory(string? baseDirectory = null) =>
+        Path.GetFullPath(Directory, baseDirectory ?? Environment.CurrentDirectory);
+}
 
 /// <summary>
 /// One stage of a sweep: <see cref="Count"/> newly sampled configs plus <see cref="CarryOver"/> top configs of the
@@ -35,9 +40,11 @@ public sealed record DataSpec(string Directory, int NumTrain = 49_000, int NumVa
 /// </summary>
 public sealed record StageSpec(int Count, int Epochs, int NumTrain, int TopK = 0, int CarryOver = 0, double Margin = 0.1)
 {
+    [JsonIgnore]
     public TrialBudget Budget => new(Epochs, NumTrain);
 
     /// <summary>Trials this stage runs when the previous stage completed at least <see cref="CarryOver"/> trials.</summary>
+    [JsonIgnore]
     public int MaxTrials => Count + CarryOver;
 }
 
@@ -86,6 +93,7 @@ public sealed record SweepSpec
     }
 
     /// <summary>The parameters every trial starts from: model family plus the fixed settings.</summary>
+    [JsonIgnore]
     public TrialConfig BaseParams => Fixed.With("model", ParamValue.Of(Model));
 
     public bool Equals(SweepSpec? other) =>

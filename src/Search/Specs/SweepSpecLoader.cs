@@ -23,6 +23,9 @@ public static class SweepSpecLoader
     /// <summary>CIFAR-10 has 50,000 training images; train and validation images come out of them.</summary>
     public const int CifarTrainImages = 50_000;
 
+    /// <summary>Largest grid a spec may ask for; the grid sampler builds the whole grid in memory.</summary>
+    public const long MaxGridPoints = 100_000;
+
     public static SweepSpec LoadFile(string path, Func<string, string?>? environment = null)
     {
         if (!File.Exists(path))
@@ -42,7 +45,15 @@ public static class SweepSpecLoader
     public static SweepSpec Parse(string text, string source = "sweep spec", Func<string, string?>? environment = null)
     {
         var reader = new Reader(source);
-        var prepared = HoconPrecheck.ApplyEnvironmentOverrides(text, environment ?? Environment.GetEnvironmentVariable);
+        string prepared;
+        try
+        {
+            prepared = HoconPrecheck.ApplyEnvironmentOverrides(text, environment ?? Environment.GetEnvironmentVariable);
+        }
+        catch (SweepSpecException e)
+        {
+            throw new SweepSpecException($"{source} {e.Message}");
+        }
         if (HoconPrecheck.FindSyntaxError(prepared) is { } syntax) throw new SweepSpecException($"{source} {syntax}");
         Config config;
         try
@@ -51,11 +62,18 @@ public static class SweepSpecLoader
         }
         catch (Exception e) when (e is not SweepSpecException)
         {
-            throw new SweepSpecException($"{source}: not valid HOCON: {OneLine(e.Message)}", e);
+            throw new SweepSpecException($"{source}: not valid HOCON: {HoconPrecheck.WithLineNumbers(FirstSentence(OneLine(e.Message)), prepared)}", e);
         }
         if (config.IsEmpty || config.Root?.IsObject() != true)
             throw new SweepSpecException($"{source}: the spec is empty; it needs at least name, seed, data, model, space and stages (see hocon/sweeps/quickstart.conf)");
         return reader.Read(config);
+    }
+
+    /// <summary>Akka appends the whole text after "Unknown token at position N:"; the position is what matters.</summary>
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(": ", message.IndexOf("position", StringComparison.Ordinal) is var p and >= 0 ? p : 0, StringComparison.Ordinal);
+        return message.Contains("position", StringComparison.Ordinal) && cut > 0 ? message[..cut] : message;
     }
 
     internal static string OneLine(string message) => string.Join(" ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)).Trim();
@@ -63,7 +81,11 @@ public static class SweepSpecLoader
     private sealed class Reader(string source)
     {
         private SweepSpecException Error(string key, string? value, string problem) =>
-            new(value is null ? $"{source}: {key}: {problem}" : $"{source}: {key} = {value}: {problem}");
+            new(value is null ? $"{source}: {Visible(key)}: {problem}" : $"{source}: {Visible(key)} = {Visible(value)}: {problem}");
+
+        /// <summary>Keeps the message on one line whatever a broken spec put into a key or value.</summary>
+        private static string Visible(string text) =>
+            text.Any(char.IsControl) ? System.Text.Json.JsonSerializer.Serialize(text) : text;
 
         public SweepSpec Read(Config config)
         {
@@ -84,6 +106,8 @@ public static class SweepSpecLoader
             foreach (var (key, value) in modelObject.Items.Where(kv => kv.Key != "family"))
             {
                 var path = "model." + key;
+                if (ModelParameters.TrainingNames.Contains(key))
+                    throw Error(path, Text(value), $"{key} is a training setting; move it to training.{key}");
                 if (!ModelParameters.ModelNames(family).Contains(key))
                     throw Error(path, null, UnknownParameter(family, key, ModelParameters.ModelNames(family), "model"));
                 fixedValues.Add(KeyValuePair.Create(key, CheckedValue(family, key, path, value)));
@@ -96,6 +120,8 @@ public static class SweepSpecLoader
                     var path = "training." + key;
                     if (ModelParameters.BudgetNames.Contains(key))
                         throw Error(path, Text(value), $"{key} is set per stage; move it to stages[i].{key}");
+                    if (ModelParameters.ModelNames(family).Contains(key))
+                        throw Error(path, Text(value), $"{key} is a model setting; move it to model.{key}");
                     if (!ModelParameters.TrainingNames.Contains(key))
                         throw Error(path, null, UnknownParameter(family, key, ModelParameters.TrainingNames, "training"));
                     fixedValues.Add(KeyValuePair.Create(key, CheckedValue(family, key, path, value)));
@@ -134,6 +160,9 @@ public static class SweepSpecLoader
                 };
             }
             var gridPoints = root.Items.TryGetValue("grid_points", out var gp) ? Int(gp, "grid_points", min: 1, max: 1000) : 3;
+            if (sampler == SamplerKind.Grid && space.GridSize(gridPoints) > MaxGridPoints)
+                throw Error("grid_points", gridPoints.ToString(CultureInfo.InvariantCulture),
+                    $"the grid would hold {space.GridSize(gridPoints)} configs (more than {MaxGridPoints}); lower grid_points, fix some dimensions or use sampler = random");
             var stages = ReadStages(root, data, sampler);
             var maxRetries = root.Items.TryGetValue("max_retries", out var mr) ? Int(mr, "max_retries", min: 0, max: 100) : 2;
             var timeout = TimeSpan.FromHours(1);
@@ -167,6 +196,12 @@ public static class SweepSpecLoader
             var groupnorm = normalizations.Any(v => v.Kind == ParamKind.String && v.AsString() == "groupnorm");
             if (groupnorm && !fixedConfig.Contains("groups") && space.Find("groups") is null)
                 throw Error("model.groups", null, "normalization can be groupnorm, so model.groups (the number of groups, e.g. 4) is required");
+            if (groupnorm && fixedConfig.TryGetInt("groups", out var groups))
+            {
+                var widthsName = family == ModelParameters.ConvNet ? "conv_channels" : "hidden_dims";
+                if (fixedConfig.TryGetIntList(widthsName, out var widths) && widths.FirstOrDefault(w => w % groups != 0) is var bad and > 0)
+                    throw Error("model.groups", groups.ToString(CultureInfo.InvariantCulture), $"groupnorm needs groups to divide every layer width, but {widthsName} has {bad}; allowed: a divisor of every width");
+            }
             if (family == ModelParameters.ConvNet && !fixedConfig.Contains("conv_channels") && space.Find("conv_channels") is null)
                 throw Error("model.conv_channels", null, "a convnet needs conv_channels, e.g. [32, 64]");
             if (family == ModelParameters.Fc && !fixedConfig.Contains("hidden_dims") && space.Find("hidden_dims") is null)
@@ -257,7 +292,7 @@ public static class SweepSpecLoader
                         if (!IsArray(values)) throw Error(path + ".values", Text(values), "allowed: a non-empty list, e.g. [adam, sgd_momentum]");
                         var items = values.GetArray();
                         if (items.Count == 0) throw Error(path + ".values", "[]", "a choice needs at least one value");
-                        return new Choice(name, items.Select((v, i) => CheckedValue(family, name, $"{path}.values[{i}]", v)));
+                        return new Choice(name, [.. items.Select((v, i) => CheckedValue(family, name, $"{path}.values[{i}]", v))]);
                     }
                     case "fixed":
                         CheckKeys(dim, path + ".", ["type", "value"]);
@@ -317,7 +352,7 @@ public static class SweepSpecLoader
         }
 
         private static bool IsArray(HoconValue value) =>
-            value.IsArray() || (value.Values.Count == 1 && value.Values[0] is HoconArray);
+            value.IsArray() || (!value.IsString() && !value.IsObject() && value.Values.Count > 0 && value.Values[0] is HoconArray);
 
         private static string Text(HoconValue value)
         {

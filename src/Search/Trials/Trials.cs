@@ -58,8 +58,10 @@ public sealed record TrialResult(
     string? Worker = null,
     string? Error = null)
 {
+    [JsonIgnore]
     public int EpochsRun => ValAccHistory.IsDefault ? 0 : ValAccHistory.Length;
 
+    [JsonIgnore]
     public double? FinalTrainAcc => TrainAccHistory.IsDefaultOrEmpty ? null : TrainAccHistory[^1];
 
     public bool Equals(TrialResult? other) =>

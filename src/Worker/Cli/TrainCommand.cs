@@ -120,6 +120,14 @@ public static class TrainCommand
             error.WriteLine($"sweep train: {e.Message}");
             return ExitBadInput;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Anything else (e.g. libtorch running out of memory) fails the trial, not the caller's scripts.
+            error.WriteLine($"sweep train: training failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            if (request.Json)
+                output.WriteLine(TrialRunner.ToJson(new TrainingOutcome(TrainingStatus.Failed, 0, 0, [], [], double.NaN, 0, null)));
+            return 1;
+        }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{TrainingOutcome.StatusName(outcome.Status)}: best val_acc {outcome.BestValAcc:F4} at epoch {outcome.BestEpoch}; {outcome.Seconds:F1} s"));

@@ -196,6 +196,23 @@ public class BatchNormTests
     }
 
     [Fact]
+    public void Backward_runs_after_the_forward_dispose_scope_has_closed()
+    {
+        // A model's forward runs in its own dispose scope and hands out only the scores; the BN node must
+        // not depend on anything that scope disposed (TorchSharp's placeholders for unused outputs included).
+        using var scope = NewDisposeScope();
+        var g = new Generator(4);
+        var x = Randn(g, 1, 0, 4, 3, 2, 2);
+        var bn = new SpatialBatchNorm(3, dtype: ScalarType.Float64);
+        Tensor loss;
+        using (var inner = NewDisposeScope())
+            loss = inner.MoveToOuter(bn.forward(x).square().sum());
+        loss.backward();
+        Assert.Equal([4L, 3, 2, 2], x.grad!.shape);
+        Assert.True(x.grad!.isfinite().all().item<bool>());
+    }
+
+    [Fact]
     public void Wrong_input_shape_gives_a_clear_error()
     {
         var bn = new SpatialBatchNorm(3);

@@ -88,6 +88,26 @@ public class SolverTests
     }
 
     [Fact]
+    public async Task Concurrent_trials_in_one_process_give_the_same_results_as_sequential_ones()
+    {
+        var data = Data(200);
+        var options = new SolverOptions { UpdateRule = UpdateRuleKind.Adam, LearningRate = 1e-3, BatchSize = 20, Epochs = 2 };
+        List<double> Run(long seed)
+        {
+            using var model = ModelFactory.Create(new FullyConnectedNetSpec([30]) { Dropout = 0.5, WeightScale = 1e-2 }, CPU, seed);
+            var solver = new Solver(model, data, options with { Seed = seed });
+            solver.Train();
+            return solver.LossHistory.ToList();
+        }
+
+        var sequential = new[] { Run(1), Run(2) };
+        var first = Task.Run(() => Run(1));
+        var second = Task.Run(() => Run(2));
+        Assert.Equal(sequential[0], await first);
+        Assert.Equal(sequential[1], await second);
+    }
+
+    [Fact]
     public void The_best_validation_parameters_are_restored_at_the_end()
     {
         var data = Data(500);

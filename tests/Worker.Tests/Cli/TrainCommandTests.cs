@@ -53,6 +53,23 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void A_cancelled_run_reports_status_cancelled_and_exit_code_130()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var request = new TrainCommand.TrainRequest(
+            new Dictionary<string, object?> { ["model"] = "fc", ["hidden_dims"] = "20", ["num_train"] = "100", ["epochs"] = "3" },
+            RealCifar.Directory, "cpu", Threads: null, Json: true, CheckpointDirectory: null);
+
+        var exit = TrainCommand.Run(request, output, error, new CancellationToken(canceled: true));
+
+        Assert.Equal(130, exit);
+        using var json = JsonDocument.Parse(output.ToString().TrimEnd().Split('\n')[^1]);
+        Assert.Equal("cancelled", json.RootElement.GetProperty("status").GetString());
+        Assert.Equal(0, json.RootElement.GetProperty("val_acc_history").GetArrayLength());
+    }
+
+    [Fact]
     public void A_tiny_run_prints_the_solver_lines_and_ends_with_the_outcome_json()
     {
         var (exit, output, error) = Run("train", "--data", RealCifar.Directory, "--model", "fc", "--hidden-dims", "50",

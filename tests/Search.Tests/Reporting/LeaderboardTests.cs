@@ -1,0 +1,89 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+using Sweep.Search.Journal;
+using Sweep.Search.Reporting;
+using Sweep.Search.Tests.Support;
+using Sweep.Search.Trials;
+
+namespace Sweep.Search.Tests.Reporting;
+
+public class LeaderboardTests
+{
+    private readonly SweepEngine _engine = new();
+
+    private static TrialResult Result(double best, int bestEpoch, int epochs, string worker, double seconds = 10) =>
+        new(TrialStatus.Completed, best, bestEpoch,
+            [.. Enumerable.Range(1, epochs).Select(e => 0.1 * e)],
+            [.. Enumerable.Range(1, epochs).Select(e => e == bestEpoch ? best : best - 0.05)], 1.0, seconds, null, worker);
+
+    /// <summary>Runs stage 1 of a 5-trial sweep with chosen results, finishing in the given order.</summary>
+    private SweepState Finished(params (string Id, TrialResult Result)[] finishes)
+    {
+        var state = SweepState.Empty.ApplyAll(_engine.Start(TestSpecs.Spec(stage1: 5, stage2: 0)));
+        state = state.ApplyAll(_engine.Dispatch(state, "w1", 5, TestSpecs.T0));
+        foreach (var (id, result) in finishes) state = state.ApplyAll(_engine.Complete(state, id, result));
+        return state;
+    }
+
+    [Fact]
+    public void Ranks_by_best_val_not_last_then_fewer_epochs_then_earlier_finish()
+    {
+        var state = Finished(
+            ("s1-t0001", Result(0.50, 1, 3, "w1")),                       // best epoch 1, last epoch lower: still ranks by 0.50
+            ("s1-t0002", Result(0.55, 2, 2, "w1")),
+            ("s1-t0003", Result(0.50, 2, 2, "w1")),                       // ties with t0001 but ran fewer epochs
+            ("s1-t0004", Result(0.50, 2, 2, "w1")),                       // ties with t0003, finished later
+            ("s1-t0005", new TrialResult(TrialStatus.Diverged, 0.9, 1, [0.9], [0.9], 1e9, 1, null, "w1")));
+        var board = Leaderboard.From(state);
+        Assert.Equal(["s1-t0002", "s1-t0003", "s1-t0004", "s1-t0001", "s1-t0005"], board.Rows.Select(r => r.TrialId));
+        Assert.Equal([1, 2, 3, 4, 5], board.Rows.Select(r => r.Rank));
+        var first = board.Rows[0];
+        Assert.Equal((0.55, 2, 0.2, 2, TrialStatus.Completed, "w1"), (first.BestValAcc, first.BestEpoch, first.FinalTrainAcc!.Value, first.EpochsRun, first.Status, first.Worker!));
+        Assert.Equal(["s1-t0002", "s1-t0003"], board.Top(2).Rows.Select(r => r.TrialId));
+        Assert.Equal("s1-t0002", state.BestTrialId);
+    }
+
+    [Fact]
+    public void Only_finished_trials_are_listed_and_failed_ones_show_their_reason()
+    {
+        var state = Finished(("s1-t0002", Result(0.4, 1, 1, "w1")));
+        state = state.ApplyAll(_engine.Fail(state, "s1-t0003", "bad, \"weird\" error", null));
+        state = state.ApplyAll(_engine.Dispatch(state, "w1", 1, TestSpecs.T0));
+        state = state.ApplyAll(_engine.Fail(state, "s1-t0003", "bad, \"weird\" error", null));
+        state = state.ApplyAll(_engine.Dispatch(state, "w1", 1, TestSpecs.T0));
+        state = state.ApplyAll(_engine.Fail(state, "s1-t0003", "bad, \"weird\" error", null));
+        var board = Leaderboard.From(state);
+        Assert.Equal(["s1-t0002", "s1-t0003"], board.Rows.Select(r => r.TrialId));
+        Assert.Equal(TrialStatus.Failed, board.Rows[1].Status);
+        var csv = board.ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("rank,trial_id,stage,best_val_acc,best_epoch,final_train_acc,epochs,status,seconds,worker,batch_size,dropout,hidden_dims,learning_rate,update_rule,weight_scale,error", csv[0].TrimEnd('\r'));
+        Assert.EndsWith(",\"bad, \"\"weird\"\" error\"", csv[2].TrimEnd('\r'));
+        Assert.StartsWith("1,s1-t0002,1,0.4,1,", csv[1]);
+    }
+
+    [Fact]
+    public void Table_has_a_header_and_one_aligned_line_per_row()
+    {
+        var state = Finished(("s1-t0001", Result(0.5, 1, 1, "w1")), ("s1-t0002", Result(0.45, 1, 1, "worker-two")));
+        var lines = Leaderboard.From(state).ToTable().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("rank  trial", lines[0]);
+        Assert.Contains("0.5000", lines[1]);
+        Assert.Equal(lines[0].IndexOf("best_val", StringComparison.Ordinal), lines[2].IndexOf("0.4500", StringComparison.Ordinal));
+        Assert.Contains("learning_rate", lines[0]);
+        Assert.Contains(state.GetTrial("s1-t0001").Spec.Params["learning_rate"].ToString(), lines[1]);
+    }
+
+    [Fact]
+    public void Json_lists_rows_with_snake_case_fields_and_round_trips()
+    {
+        var state = Finished(("s1-t0001", Result(0.5, 1, 1, "w1")));
+        var board = Leaderboard.From(state);
+        var json = board.ToJson();
+        var row = JsonNode.Parse(json)!.AsArray()[0]!.AsObject();
+        Assert.Equal(0.5, (double)row["best_val_acc"]!);
+        Assert.Equal("completed", (string?)row["status"]);
+        Assert.Equal("fc", (string?)row["params"]!["model"]);
+        Assert.Equal(board.Rows.ToArray(), Leaderboard.RowsFromJson(json).ToArray());
+    }
+}
