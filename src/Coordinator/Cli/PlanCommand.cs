@@ -41,12 +41,7 @@ public static class PlanCommand
                 throw new SweepUsageException($"journal '{location.Display}' holds no sweep yet; drop --journal to see stage 1");
             if (!SweepIdentity.Same(state.Spec!, spec))
                 throw new SweepUsageException($"journal '{location.Display}' holds sweep '{state.Spec!.Name}', not this spec ('{spec.Name}'); pass the spec the journal was started with");
-            if (SweepPlanner.NextStage(state) is not { } next)
-            {
-                output.WriteLine($"sweep {spec.Name}: {(state.IsCompleted ? "complete" : "running its last stage")}; no stage left to plan ({state.Counts})");
-                return 0;
-            }
-            output.Write(SweepPlanner.Describe(spec, next));
+            output.Write(SweepPlanner.DescribeNext(state));
             return 0;
         }
         catch (Exception e) when (e is SweepSpecException or SweepUsageException)
