@@ -80,9 +80,10 @@ internal static class ClusterCommands
         var host = new Option<string>("--host") { Description = "address the workers reach this node at (default 127.0.0.1)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "port to listen on (default 4053)", DefaultValueFactory = _ => 4053 };
         var seeds = new Option<string?>("--seed-nodes") { Description = "HOST:PORT[,HOST:PORT] of the cluster to join (this node and a long-running worker); empty founds a new cluster" };
+        var joinTimeout = new Option<double>("--join-timeout") { Description = "seconds to wait for the seed nodes before giving up (default 30)", DefaultValueFactory = _ => DefaultJoinTimeout.TotalSeconds };
         var command = new Command("coordinator", "run only the coordinator node of a multi-machine sweep; workers join it with ./sweep worker --seed-nodes HOST:PORT")
         {
-            spec, journal, host, port, seeds,
+            spec, journal, host, port, seeds, joinTimeout,
         };
         command.SetAction((result, _) => CliRunner.Guard(async () =>
         {
@@ -92,6 +93,9 @@ internal static class ClusterCommands
             if (portValue is < 0 or > 65535)
                 throw new SweepUsageException($"--port {portValue} is out of range; use 0..65535");
             var seedNodes = ClusterNodeConfig.ParseSeedNodes(result.GetValue(seeds));
+            var timeout = result.GetValue(joinTimeout);
+            if (timeout <= 0)
+                throw new SweepUsageException($"--join-timeout {timeout} must be positive (seconds)");
             var existing = await SweepSession.InspectJournalAsync(location);
             if (existing.IsStarted)
             {
@@ -100,7 +104,7 @@ internal static class ClusterCommands
                     return PrintFinished(existing, location);
             }
             var node = new ClusterNodeOptions(result.GetValue(host)!, portValue, seedNodes, ClusterNodeConfig.CoordinatorRole);
-            return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, 0, null, null, node, DefaultJoinTimeout));
+            return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, 0, null, null, node, TimeSpan.FromSeconds(timeout)));
         }));
         return command;
     }

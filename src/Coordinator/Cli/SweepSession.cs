@@ -46,7 +46,7 @@ internal static class SweepSession
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, stop);
 
         var live = !Console.IsOutputRedirected;
-        plan.Journal.CreateIfMissing();
+        var createdJournal = plan.Journal.CreateIfMissing();
         var runsFolder = plan.Journal.SqliteFile is { } file ? Path.GetDirectoryName(file)! : Path.GetFullPath("runs");
         var name = plan.Spec?.Name ?? Path.GetFileNameWithoutExtension(plan.Journal.SqliteFile ?? "sweep");
         var logFile = Path.Combine(runsFolder, name + ".coordinator.log");
@@ -57,7 +57,17 @@ internal static class SweepSession
             akka.stdout-loglevel = ERROR
             sweep.log-file = "{{logFile.Replace("\\", "/")}}"
             """);
-        var node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, LoadSettings(), plan.JoinTimeout, logging);
+        CoordinatorNode node;
+        try
+        {
+            node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, LoadSettings(), plan.JoinTimeout, logging);
+        }
+        catch when (createdJournal)
+        {
+            // The node never joined, so nothing was journaled: leave no empty journal behind.
+            plan.Journal.Delete();
+            throw;
+        }
         LocalWorkerPool? workers = null;
         var completed = false;
         try

@@ -95,18 +95,30 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
 
     /// <summary>
     /// Creates the SQLite file (and its folder) in WAL mode, so that `status` and `leaderboard` can read
-    /// while the coordinator writes. Call only after every other input has been validated.
+    /// while the coordinator writes. Call only after every other input has been validated. Returns whether it
+    /// created the file (so that a start that fails right after can take it away again with <see cref="Delete"/>).
     /// </summary>
-    public void CreateIfMissing()
+    public bool CreateIfMissing()
     {
         if (SqliteFile is null || File.Exists(SqliteFile))
-            return;
+            return false;
         Directory.CreateDirectory(Path.GetDirectoryName(SqliteFile)!);
         using var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode=WAL;";
         command.ExecuteNonQuery();
+        return true;
+    }
+
+    /// <summary>Removes a SQLite journal this process created and never used (with its WAL and shared-memory files).</summary>
+    public void Delete()
+    {
+        if (SqliteFile is null)
+            return;
+        SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { SqliteFile, SqliteFile + "-wal", SqliteFile + "-shm" })
+            File.Delete(file);
     }
 
     /// <summary>Akka.Persistence.Sql journal, snapshot store and query plugin pointed at this location.</summary>

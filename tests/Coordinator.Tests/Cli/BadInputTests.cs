@@ -136,6 +136,16 @@ public sealed class BadInputTests : IDisposable
         string.Join(",", new[] { path, path + "-wal" }.Where(File.Exists).Select(p => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(p)))));
 
     [Fact]
+    public void A_coordinator_whose_seed_nodes_are_unreachable_gives_up_and_leaves_no_journal()
+    {
+        File.WriteAllText(Path.Combine(_temp.Folder, "tiny.conf"), TinySpecs.Text("tiny", RepoPaths.CifarDirectory()));
+        var (code, _, stderr) = Coordinator("coordinator", "tiny.conf", "--journal", "runs/tiny.db", "--port", "0",
+            "--seed-nodes", "127.0.0.1:9", "--join-timeout", "3");
+        AssertOneLineError(code, stderr, "could not join the cluster");
+        Assert.False(File.Exists(Path.Combine(_temp.Folder, "runs", "tiny.db")));
+    }
+
+    [Fact]
     public void A_worker_with_a_missing_data_directory_stops_before_joining()
     {
         var (code, _, stderr) = Worker("worker", "--seed-nodes", "127.0.0.1:9", "--data", "no-such-data");
