@@ -28,6 +28,7 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
     private readonly Dictionary<string, ISweepWire> _unacknowledged = new();
     private IActorRef? _registeredWith;
     private long _assignmentsReceived;
+    private long _executionsStarted;
 
     public WorkerNode(WorkerNodeSettings settings, IActorRef coordinatorProxy, ITrialRunner runner)
     {
@@ -110,7 +111,7 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
         }
         var slot = _settings.Slots[slotIndex];
         _slotTrial[slotIndex] = trialId;
-        _executions[trialId] = Context.ActorOf(TrialExecution.Props(assignment.Trial, slot, _runner, _settings.WorkerId), $"trial-{slotIndex}-{_assignmentsReceived}");
+        _executions[trialId] = Context.ActorOf(TrialExecution.Props(assignment.Trial, slot, _runner, _settings.WorkerId), $"trial-{++_executionsStarted}");
     }
 
     private void OnExecutionEnded(TrialExecutionEnded ended)
