@@ -18,10 +18,10 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     private static readonly TimeSpan RunBound = TimeSpan.FromMinutes(3);
     private readonly TempJournal _temp = new();
 
-    private string WriteSpec(string name)
+    private string WriteSpec(string name, int numTrain = 400, int epochs = 1)
     {
         var path = Path.Combine(_temp.Folder, name + ".conf");
-        File.WriteAllText(path, TinySpecs.Text(name, RepoPaths.CifarDirectory()));
+        File.WriteAllText(path, TinySpecs.Text(name, RepoPaths.CifarDirectory(), numTrain: numTrain, epochs: epochs));
         return path;
     }
 
@@ -58,15 +58,23 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void A_worker_killed_mid_trial_has_its_trial_rerun_elsewhere_and_every_trial_appears_once()
     {
-        var spec = WriteSpec("kill-worker");
+        // Trials of a few seconds, so that the kill lands inside one.
+        var spec = WriteSpec("kill-worker", numTrain: 1000, epochs: 2);
         var journal = Path.Combine(_temp.Folder, "kill-worker.db");
         using var run = StartRun(spec, journal);
         var logs = Path.Combine(_temp.Folder, "kill-worker.workers");
 
-        // Wait until worker 1 has a trial running (its log says so), then SIGKILL it.
-        var log1 = Path.Combine(logs, "worker-1.log");
-        WaitUntil(() => File.Exists(log1) && File.ReadAllText(log1).Contains("starting trial"), RunBound, "worker 1 starting a trial");
-        var pid = int.Parse(Regex.Match(File.ReadAllText(log1), @"worker: pid (\d+)").Groups[1].Value);
+        // Wait until a worker has a trial running (its log says so), then SIGKILL that worker.
+        string? busyLog = null;
+        WaitUntil(() =>
+        {
+            busyLog = Directory.Exists(logs)
+                ? Directory.GetFiles(logs, "worker-*.log").FirstOrDefault(f => ReadShared(f).Contains("starting trial"))
+                : null;
+            return busyLog is not null || run.HasExited;
+        }, RunBound, "a worker starting a trial");
+        Assert.False(run.HasExited, "the sweep ended before any worker could be killed");
+        var pid = int.Parse(Regex.Match(ReadShared(busyLog!), @"worker: pid (\d+)").Groups[1].Value);
         var clock = Stopwatch.StartNew();
         Process.GetProcessById(pid).Kill();
         WaitUntil(() => Count(journal, "trial-requeued") >= 1 || run.HasExited, TimeSpan.FromSeconds(30), "the dead worker's trial being re-queued");
@@ -76,6 +84,7 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         Assert.True(run.WaitForExit(RunBound), "run finished");
         output.WriteLine(run.Stdout);
         Assert.Equal(0, run.ExitCode);
+        Assert.True(Count(journal, "trial-requeued") >= 1, "the killed worker's trial was re-queued");
         Assert.True(requeueSeconds < 10, $"re-queue took {requeueSeconds:0.0} s");
 
         var state = Read(journal);
@@ -145,7 +154,7 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         var logs = Path.Combine(_temp.Folder, "interrupted.workers");
         WaitUntil(() => Count(journal, "trial-dispatched") >= 1 || run.HasExited, RunBound, "a first dispatched trial");
         var workerPids = Directory.GetFiles(logs, "worker-*.log")
-            .SelectMany(f => Regex.Matches(File.ReadAllText(f), @"worker: pid (\d+)").Select(m => int.Parse(m.Groups[1].Value)))
+            .SelectMany(f => Regex.Matches(ReadShared(f), @"worker: pid (\d+)").Select(m => int.Parse(m.Groups[1].Value)))
             .ToList();
         Assert.NotEmpty(workerPids);
 
@@ -161,6 +170,14 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         var state = Read(journal);
         Assert.True(state.IsStarted);
         Assert.False(state.IsCompleted);
+    }
+
+    /// <summary>Reads a log that its worker process may still be writing.</summary>
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     private static bool IsAlive(int pid)

@@ -1,14 +1,14 @@
 namespace Sweep.Coordinator.Tests.Support;
 
-/// <summary>A real sweep small enough for a test: two stages of 1-epoch trials on a few hundred images.</summary>
+/// <summary>A real sweep small enough for a test: two stages of short trials (default 1 epoch on 400 images).</summary>
 public static class TinySpecs
 {
-    public static string Text(string name, string dataDirectory, string family = "three_layer_convnet") => $$"""
+    public static string Text(string name, string dataDirectory, string family = "three_layer_convnet", int numTrain = 400, int epochs = 1) => $$"""
         name = "{{name}}"
         seed = 5
         data {
           directory = "{{dataDirectory.Replace("\\", "/")}}"
-          num_train = 400
+          num_train = {{numTrain}}
         }
         model {
           family = {{family}}
@@ -23,8 +23,8 @@ public static class TinySpecs
           weight_scale  { type = float, low = 1e-3, high = 1e-1, log = true }
         }
         stages = [
-          { count = 4, epochs = 1, num_train = 400 }
-          { count = 2, epochs = 1, num_train = 400, top_k = 2 }
+          { count = 4, epochs = {{epochs}}, num_train = {{numTrain}} }
+          { count = 2, epochs = {{epochs}}, num_train = {{numTrain}}, top_k = 2 }
         ]
         max_retries = 1
         trial_timeout = 10m
