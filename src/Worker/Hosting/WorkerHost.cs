@@ -51,8 +51,17 @@ public sealed class WorkerHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops taking work (running trials are cancelled), then leaves the cluster.</summary>
     public async ValueTask DisposeAsync()
     {
+        try
+        {
+            await Worker.GracefulStop(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception e) when (e is TaskCanceledException or AskTimeoutException)
+        {
+            // Still stopping; the shutdown below stops it anyway.
+        }
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
         await System.WhenTerminated;
     }

@@ -148,7 +148,7 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Ctrl_c_stops_the_run_and_its_workers_and_leaves_a_resumable_journal()
     {
-        var spec = WriteSpec("interrupted");
+        var spec = WriteSpec("interrupted", numTrain: 1000, epochs: 2);
         var journal = Path.Combine(_temp.Folder, "interrupted.db");
         using var run = StartRun(spec, journal);
         var logs = Path.Combine(_temp.Folder, "interrupted.workers");
@@ -157,6 +157,15 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
             .SelectMany(f => Regex.Matches(ReadShared(f), @"worker: pid (\d+)").Select(m => int.Parse(m.Groups[1].Value)))
             .ToList();
         Assert.NotEmpty(workerPids);
+
+        // status and leaderboard read the journal while the coordinator is writing it.
+        var status = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null, "status", "--journal", journal);
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains("interrupted: stage 1/2", status.Stdout);
+        Assert.Contains("in progress", status.Stdout);
+        var board = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null, "leaderboard", "--journal", journal, "--format", "json");
+        Assert.Equal(0, board.ExitCode);
+        Assert.StartsWith("[", board.Stdout.Trim());
 
         using (var interrupt = Process.Start("kill", ["-INT", run.Id.ToString()]))
             interrupt.WaitForExit(5000);
