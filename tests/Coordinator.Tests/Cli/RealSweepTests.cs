@@ -146,6 +146,41 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_coordinator_node_and_a_separately_started_two_slot_worker_finish_a_sweep()
+    {
+        var spec = WriteSpec("machines");
+        var journal = Path.Combine(_temp.Folder, "machines.db");
+        var checkpoints = Path.Combine(_temp.Folder, "checkpoints");
+        using var coordinator = SweepProcess.Start(SweepProcess.CoordinatorDll, _temp.Folder, null,
+            "coordinator", spec, "--journal", journal, "--host", "127.0.0.1", "--port", "0");
+        Assert.True(coordinator.WaitForOutput(o => o.Contains("coordinator at "), TimeSpan.FromSeconds(60)), coordinator.Stderr);
+        var address = Regex.Match(coordinator.Stdout, @"coordinator at (akka\.tcp://sweep@127\.0\.0\.1:\d+)").Groups[1].Value;
+
+        using var worker = SweepProcess.Start(SweepProcess.WorkerDll, _temp.Folder, null,
+            "worker", "--seed-nodes", address, "--slots", "2", "--threads", "1", "--data", RepoPaths.CifarDirectory(), "--checkpoint-dir", checkpoints);
+
+        Assert.True(coordinator.WaitForExit(RunBound), "coordinator finished the sweep");
+        Assert.Equal(0, coordinator.ExitCode);
+        Assert.Contains("worker: pid", worker.Stdout);
+        Assert.Contains("2 slot(s)", worker.Stdout);
+
+        // The worker outlives the sweep (it serves the next coordinator) until it is told to stop.
+        Assert.False(worker.HasExited);
+        using (var terminate = Process.Start("kill", ["-TERM", worker.Id.ToString()]))
+            terminate.WaitForExit(5000);
+        Assert.True(worker.WaitForExit(TimeSpan.FromSeconds(30)), "worker stopped after SIGTERM");
+        Assert.Equal(0, worker.ExitCode);
+
+        var state = Read(journal);
+        Assert.True(state.IsCompleted);
+        Assert.All(state.Trials.Values.Where(t => t.Status == TrialStatus.Completed), t =>
+        {
+            Assert.StartsWith(checkpoints, t.Result!.CheckpointPath);
+            Assert.True(File.Exists(t.Result.CheckpointPath));
+        });
+    }
+
+    [Fact]
     public void Ctrl_c_stops_the_run_and_its_workers_and_leaves_a_resumable_journal()
     {
         var spec = WriteSpec("interrupted", numTrain: 1000, epochs: 2);
