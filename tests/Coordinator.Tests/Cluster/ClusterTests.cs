@@ -57,7 +57,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
             Enumerable.Range(0, slots).Select(i => new TrialSlot(i, "cpu", 1, Path.GetTempPath())).ToList(),
             runner, JoinTimeout, extra);
         if (track)
-            _nodes.Add(host);
+            lock (_nodes)
+                _nodes.Add(host);
         return host;
     }
 
@@ -89,8 +90,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         // Slow enough that the second worker joins while the first is still busy with stage 1.
         var runnerA = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(400));
         var runnerB = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(400));
-        await StartWorker(coordinator, runnerA, slots: 2);
-        await StartWorker(coordinator, runnerB, slots: 1);
+        await Task.WhenAll(StartWorker(coordinator, runnerA, slots: 2), StartWorker(coordinator, runnerB, slots: 1));
 
         var done = await WaitFor(coordinator, s => s.Progress.IsCompleted, TimeSpan.FromSeconds(60));
 
