@@ -8,6 +8,11 @@ public static class SweepCli
     public static RootCommand Build()
     {
         var root = new RootCommand("Sweep: distributed coarse-to-fine hyperparameter search on CIFAR-10.");
+        root.Subcommands.Add(ClusterCommands.Run());
+        root.Subcommands.Add(ClusterCommands.Resume());
+        root.Subcommands.Add(ClusterCommands.Coordinator());
+        root.Subcommands.Add(JournalCommands.Status());
+        root.Subcommands.Add(JournalCommands.Leaderboard());
         root.Subcommands.Add(PlanCommand.Build());
         return root;
     }

@@ -9,6 +9,7 @@ public static class WorkerCli
     {
         var root = new RootCommand("Sweep worker-side commands: train one trial in-process, or join a cluster as a worker.");
         root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(WorkerCommand.Create());
         return root;
     }
 
@@ -30,6 +31,9 @@ public static class WorkerCli
             configuration.Error.WriteLine($"sweep {command}: {parseResult.Errors[0].Message.ReplaceLineEndings(" ")} (see ./sweep {command} --help)");
             return TrainCommand.ExitBadInput;
         }
+        // `worker` handles Ctrl-C and SIGTERM itself (it leaves the cluster, which may outlast the default grace period).
+        if (parseResult.CommandResult.Command.Name == "worker")
+            configuration.ProcessTerminationTimeout = null;
         return parseResult.Invoke(configuration);
     }
 }

@@ -1,0 +1,282 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Persistence;
+using Sweep.Coordinator.Persistence;
+using Sweep.Coordinator.Protocol;
+using Sweep.Search.Journal;
+using Sweep.Search.Specs;
+using Sweep.Search.Trials;
+
+namespace Sweep.Coordinator.Actors;
+
+/// <summary>How often the coordinator snapshots and checks for timed-out trials.</summary>
+public sealed record CoordinatorSettings(int SnapshotEvery, TimeSpan TimeoutCheckInterval)
+{
+    public static readonly CoordinatorSettings Default = new(500, TimeSpan.FromSeconds(2));
+}
+
+/// <summary>
+/// Drives one sweep as the cluster's single coordinator: asks the search library's <see cref="SweepEngine"/>
+/// what to do, persists the events it returns before acting on them (assigning trials to workers that pulled
+/// for them, cancelling timed-out runs), re-queues the trials of workers that become unreachable or leave,
+/// acknowledges results (ignoring late and duplicate ones) and answers status queries.
+/// </summary>
+public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
+{
+    private readonly SweepSpec? _startSpec;
+    private readonly CoordinatorSettings _settings;
+    private readonly SweepEngine _engine = new();
+    private readonly WorkerRegistry _workers = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    // _state: every event handed to the journal, used for decisions; _persisted: every event stored, for snapshots.
+    private SweepState _state = SweepState.Empty;
+    private SweepState _persisted = SweepState.Empty;
+    private int _eventsSinceSnapshot;
+
+    /// <param name="startSpec">The sweep to start when the journal is empty; null to only resume.</param>
+    public SweepCoordinator(SweepSpec? startSpec, CoordinatorSettings settings)
+    {
+        _startSpec = startSpec;
+        _settings = settings;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is CoordinatorSnapshot snapshot)
+                _state = _persisted = snapshot.State;
+        });
+        Recover<ISweepEvent>(e => _state = _persisted = _state.Apply(e));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
+        Command<RegisterWorker>(OnRegister);
+        Command<RequestTrials>(OnRequest);
+        Command<TrialEpochReport>(OnEpoch);
+        Command<TrialFinished>(OnFinished);
+        Command<TrialErrored>(OnErrored);
+        Command<TrialRejected>(OnRejected);
+        Command<GetSweepStatus>(_ => Sender.Tell(new SweepStatus(_state.Progress(DateTimeOffset.UtcNow), _workers.Count, _workers.TotalSlots)));
+        Command<Terminated>(t =>
+        {
+            if (_workers.FindByActor(t.ActorRef) is { } worker)
+                LoseWorker(worker, "its actor stopped");
+        });
+        Command<ClusterEvent.UnreachableMember>(m => LoseNode(m.Member.Address, "unreachable"));
+        Command<ClusterEvent.MemberRemoved>(m => LoseNode(m.Member.Address, "removed from the cluster"));
+        Command<ClusterEvent.IMemberEvent>(_ => { });
+        Command<ClusterEvent.ReachableMember>(_ => { });
+        Command<CheckTimeouts>(_ => OnCheckTimeouts());
+        Command<SaveSnapshotSuccess>(success =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(failure => _log.Warning("snapshot failed, recovery will replay more events: {0}", failure.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    public override string PersistenceId => JournalLocation.PersistenceId;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings) =>
+        Akka.Actor.Props.Create(() => new SweepCoordinator(startSpec, settings));
+
+    private sealed record CheckTimeouts
+    {
+        public static readonly CheckTimeouts Instance = new();
+    }
+
+    protected override void PreStart()
+    {
+        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        Timers.StartPeriodicTimer("timeouts", CheckTimeouts.Instance, _settings.TimeoutCheckInterval);
+        base.PreStart();
+    }
+
+    protected override void PostStop()
+    {
+        Cluster.Get(Context.System).Unsubscribe(Self);
+        base.PostStop();
+    }
+
+    private void OnRecovered()
+    {
+        if (!_state.IsStarted)
+        {
+            if (_startSpec is null)
+            {
+                _log.Error("the journal holds no sweep and no spec was given; nothing to coordinate");
+                return;
+            }
+            _log.Info("starting sweep '{0}' (seed {1})", _startSpec.Name, _startSpec.Seed);
+            PersistThen(_engine.Start(_startSpec), DispatchToAll);
+            return;
+        }
+        if (_startSpec is not null && !Hosting.SweepIdentity.Same(_startSpec, _state.Spec!))
+            _log.Warning("the journal holds sweep '{0}', not the given spec '{1}'; continuing the journal's sweep", _state.Spec!.Name, _startSpec.Name);
+        _log.Info("resuming sweep '{0}': {1}", _state.Spec!.Name, _state.Counts);
+        PersistThen(_engine.Recover(_state), DispatchToAll);
+    }
+
+    private void OnRegister(RegisterWorker register)
+    {
+        if (_workers.Find(register.WorkerId) is { } previous && !previous.Actor.Equals(Sender))
+            Context.Unwatch(previous.Actor);
+        _workers.Register(register.WorkerId, Sender, register.NodeAddress, register.Slots);
+        Context.Watch(Sender);
+        _log.Info("worker {0} registered with {1} slot(s) on {2}", register.WorkerId, register.Slots, register.Device);
+        Sender.Tell(new WorkerRegistered(register.WorkerId, _state.Spec?.Name ?? _startSpec?.Name ?? ""));
+    }
+
+    private void OnRequest(RequestTrials request)
+    {
+        if (_workers.Find(request.WorkerId) is not { } worker)
+        {
+            Sender.Tell(new RegistrationRequired(request.WorkerId));
+            return;
+        }
+        _workers.UpdateDemand(worker, request.FreeSlots, request.AssignmentsReceived);
+        DispatchTo(worker);
+    }
+
+    private void OnEpoch(TrialEpochReport report) =>
+        PersistThen(_engine.ReportEpoch(_state, report.TrialId, report.WorkerId, report.Epoch, report.Loss, report.TrainAcc, report.ValAcc), () => { });
+
+    private void OnFinished(TrialFinished finished)
+    {
+        var trialId = finished.TrialId;
+        var before = _state.FindTrial(trialId);
+        var events = _engine.Complete(_state, trialId, finished.Result with { Worker = finished.Result.Worker ?? finished.WorkerId });
+        var replyTo = Sender;
+        if (events.Count == 0)
+        {
+            _log.Info("result of trial {0} from {1} ignored: {2}", trialId, finished.WorkerId, IgnoredBecause(before));
+            replyTo.Tell(new TrialOutcomeAcknowledged(trialId));
+            return;
+        }
+        PersistThen(events, () =>
+        {
+            replyTo.Tell(new TrialOutcomeAcknowledged(trialId));
+            // Another worker may still run the same trial (re-queued after its first worker looked lost).
+            if (before is { Status: TrialStatus.Running, Worker: { } other } && other != finished.WorkerId &&
+                _state.FindTrial(trialId) is { IsTerminal: true })
+                _workers.Find(other)?.Actor.Tell(new CancelTrial(trialId, $"finished on {finished.WorkerId}"));
+            DispatchToAll();
+        });
+    }
+
+    private void OnErrored(TrialErrored errored)
+    {
+        var replyTo = Sender;
+        var events = _engine.Fail(_state, errored.TrialId, errored.Reason, errored.WorkerId);
+        if (events.Count == 0)
+        {
+            _log.Info("failure of trial {0} from {1} ignored: {2}", errored.TrialId, errored.WorkerId, IgnoredBecause(_state.FindTrial(errored.TrialId)));
+            replyTo.Tell(new TrialOutcomeAcknowledged(errored.TrialId));
+            return;
+        }
+        _log.Warning("trial {0} failed on {1}: {2}", errored.TrialId, errored.WorkerId, errored.Reason);
+        PersistThen(events, () =>
+        {
+            replyTo.Tell(new TrialOutcomeAcknowledged(errored.TrialId));
+            DispatchToAll();
+        });
+    }
+
+    private void OnRejected(TrialRejected rejected)
+    {
+        if (_state.FindTrial(rejected.TrialId) is not { Status: TrialStatus.Running } trial || trial.Worker != rejected.WorkerId)
+            return;
+        PersistThen([new TrialRequeued(rejected.TrialId, $"worker {rejected.WorkerId} had no free slot")], DispatchToAll);
+    }
+
+    private void OnCheckTimeouts()
+    {
+        var before = _state;
+        var events = _engine.TimedOut(_state, DateTimeOffset.UtcNow);
+        if (events.Count == 0)
+            return;
+        PersistThen(events, () =>
+        {
+            foreach (var failed in events.OfType<TrialFailed>())
+            {
+                _log.Warning("trial {0} {1}; cancelling it", failed.TrialId, failed.Reason);
+                if (before.FindTrial(failed.TrialId)?.Worker is { } worker)
+                    _workers.Find(worker)?.Actor.Tell(new CancelTrial(failed.TrialId, failed.Reason));
+            }
+            DispatchToAll();
+        });
+    }
+
+    private void LoseNode(Address address, string why)
+    {
+        var node = address.ToString();
+        foreach (var worker in _workers.OnNode(node))
+            LoseWorker(worker, $"its node {node} is {why}");
+    }
+
+    private void LoseWorker(WorkerRegistry.Entry worker, string why)
+    {
+        _workers.Remove(worker.WorkerId);
+        Context.Unwatch(worker.Actor);
+        var events = _engine.WorkerLost(_state, worker.WorkerId);
+        _log.Warning("worker {0} lost ({1}); re-queueing {2} trial(s)", worker.WorkerId, why, events.Count);
+        PersistThen(events, DispatchToAll);
+    }
+
+    private void DispatchToAll()
+    {
+        foreach (var worker in _workers.WithDemand())
+            DispatchTo(worker);
+    }
+
+    private void DispatchTo(WorkerRegistry.Entry worker)
+    {
+        if (worker.Demand <= 0 || _state.Pending.Count == 0)
+            return;
+        var events = _engine.Dispatch(_state, worker.WorkerId, worker.Demand, DateTimeOffset.UtcNow);
+        if (events.Count == 0)
+            return;
+        _workers.Assigned(worker, events.Count);
+        PersistThen(events, () =>
+        {
+            foreach (var dispatched in events.OfType<TrialDispatched>())
+                worker.Actor.Tell(new AssignTrial(_state.GetTrial(dispatched.TrialId).Spec));
+        });
+    }
+
+    /// <summary>
+    /// Applies the events to the decision state at once (so that the next decision, even one made before the
+    /// write completes, sees them), persists them, and runs <paramref name="then"/> (the actions: sends) only
+    /// once all are stored. <see cref="_persisted"/> trails behind and is what snapshots hold.
+    /// </summary>
+    private void PersistThen(IReadOnlyList<ISweepEvent> events, Action then)
+    {
+        if (events.Count == 0)
+        {
+            then();
+            return;
+        }
+        foreach (var e in events)
+            _state = _state.Apply(e);
+        var remaining = events.Count;
+        PersistAll(events, e =>
+        {
+            _persisted = _persisted.Apply(e);
+            if (++_eventsSinceSnapshot >= _settings.SnapshotEvery)
+            {
+                _eventsSinceSnapshot = 0;
+                SaveSnapshot(new CoordinatorSnapshot(_persisted));
+            }
+            if (--remaining == 0)
+                then();
+        });
+    }
+
+    private static string IgnoredBecause(TrialState? trial) => trial switch
+    {
+        null => "no such trial",
+        { IsTerminal: true } => $"the trial is already {trial.Status.ToWireName()} (duplicate or late)",
+        { Attempts: 0 } => "the trial was never dispatched",
+        _ => $"the trial is {trial.Status.ToWireName()} on {trial.Worker ?? "no worker"}",
+    };
+}

@@ -1,0 +1,124 @@
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Configuration;
+using Sweep.Coordinator.Actors;
+using Sweep.Coordinator.Hosting;
+using Sweep.Coordinator.Persistence;
+using Sweep.Coordinator.Protocol;
+using Sweep.Search.Journal;
+using Sweep.Search.Reporting;
+using Sweep.Search.Specs;
+
+namespace Sweep.Coordinator.Cli;
+
+/// <summary>What a coordinator-side command asks for, fully validated.</summary>
+/// <param name="Spec">The sweep to start; null continues the journal's sweep.</param>
+/// <param name="DataDirectory">CIFAR-10 folder for the local workers (null when there are none).</param>
+internal sealed record SessionPlan(
+    SweepSpec? Spec,
+    JournalLocation Journal,
+    int LocalWorkers,
+    string? WorkerDll,
+    string? DataDirectory,
+    ClusterNodeOptions Node,
+    TimeSpan JoinTimeout);
+
+/// <summary>
+/// Runs a coordinator node for one sweep until the sweep completes (or the user interrupts it): creates the
+/// journal, starts the node and the local worker processes, draws progress, and prints the leaderboard read
+/// back from the journal. Everything that could be wrong with the input is checked before it is called.
+/// </summary>
+internal static class SweepSession
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(700);
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(60);
+
+    public static async Task<int> RunAsync(SessionPlan plan)
+    {
+        using var interrupted = new CancellationTokenSource();
+        // Ctrl-C and SIGTERM stop the sweep cleanly: workers leave, the node leaves, the journal stays resumable.
+        Action<PosixSignalContext> stop = context =>
+        {
+            context.Cancel = true;
+            interrupted.Cancel();
+        };
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, stop);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, stop);
+
+        var live = !Console.IsOutputRedirected;
+        var createdJournal = plan.Journal.CreateIfMissing();
+        var runsFolder = plan.Journal.SqliteFile is { } file ? Path.GetDirectoryName(file)! : Path.GetFullPath("runs");
+        var name = plan.Spec?.Name ?? Path.GetFileNameWithoutExtension(plan.Journal.SqliteFile ?? "sweep");
+        var logFile = Path.Combine(runsFolder, name + ".coordinator.log");
+        // The console shows progress; the node's own log (cluster membership, lost workers) goes to a file.
+        var logging = ConfigurationFactory.ParseString($$"""
+            akka.loggers = ["Sweep.Coordinator.Hosting.FileLogger, Sweep.Coordinator"]
+            akka.loglevel = INFO
+            akka.stdout-loglevel = ERROR
+            sweep.log-file = "{{logFile.Replace("\\", "/")}}"
+            """);
+        CoordinatorNode node;
+        try
+        {
+            node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, LoadSettings(), plan.JoinTimeout, logging);
+        }
+        catch when (createdJournal)
+        {
+            // The node never joined, so nothing was journaled: leave no empty journal behind.
+            plan.Journal.Delete();
+            throw;
+        }
+        LocalWorkerPool? workers = null;
+        var completed = false;
+        try
+        {
+            Console.WriteLine($"sweep: coordinator at {node.Address} (journal {plan.Journal.Display}, log {logFile})");
+            if (plan.LocalWorkers > 0)
+            {
+                workers = LocalWorkerPool.Start(plan.LocalWorkers, plan.WorkerDll!, node.Address.ToString(), plan.DataDirectory!,
+                    Path.Combine(runsFolder, name + ".workers"), Path.Combine(runsFolder, name + ".checkpoints"));
+                Console.WriteLine($"sweep: started {plan.LocalWorkers} local worker(s); logs in {Path.GetDirectoryName(workers.LogFiles[0])}");
+            }
+            completed = await ProgressView.FollowAsync(node.Proxy, workers, live, PollInterval, interrupted.Token);
+        }
+        finally
+        {
+            workers?.Dispose();
+            await node.DisposeAsync();
+        }
+
+        var state = await JournalReader.ReadStateAsync(plan.Journal, ReadTimeout);
+        Console.WriteLine();
+        Console.WriteLine(Leaderboard.From(state).ToTable());
+        if (completed)
+        {
+            Console.WriteLine($"sweep: '{state.Spec?.Name}' complete: {state.Counts}");
+            return CliRunner.Success;
+        }
+        Console.Error.WriteLine(interrupted.IsCancellationRequested
+            ? $"sweep: interrupted; continue with ./sweep resume --journal {plan.Journal.Display}"
+            : $"sweep: stopped before the sweep finished; continue with ./sweep resume --journal {plan.Journal.Display}");
+        return interrupted.IsCancellationRequested ? CliRunner.Interrupted : CliRunner.SweepUnfinished;
+    }
+
+    /// <summary>The sweep.coordinator section of cluster.conf.</summary>
+    public static CoordinatorSettings LoadSettings()
+    {
+        var config = ClusterNodeConfig.LoadBase();
+        return new CoordinatorSettings(
+            config.GetInt("sweep.coordinator.snapshot-every", CoordinatorSettings.Default.SnapshotEvery),
+            config.GetTimeSpan("sweep.coordinator.timeout-check-interval", CoordinatorSettings.Default.TimeoutCheckInterval));
+    }
+
+    /// <summary>
+    /// The sweep a journal holds (Empty when it has none or does not exist yet); checks an existing journal is
+    /// readable, or that a new one can be created, without writing anything.
+    /// </summary>
+    public static async Task<SweepState> InspectJournalAsync(JournalLocation journal)
+    {
+        if (journal.Exists)
+            return await JournalReader.ReadStateAsync(journal, ReadTimeout);
+        journal.CheckCreatable();
+        return SweepState.Empty;
+    }
+}

@@ -1,0 +1,78 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Configuration;
+using Sweep.Coordinator.Actors;
+using Sweep.Coordinator.Persistence;
+using Sweep.Search.Specs;
+
+namespace Sweep.Coordinator.Hosting;
+
+/// <summary>
+/// A coordinator-role cluster node: an actor system joined to (or founding) the cluster, hosting the
+/// coordinator singleton's manager and a proxy to it. Stopping it leaves the cluster gracefully.
+/// </summary>
+public sealed class CoordinatorNode : IAsyncDisposable
+{
+    public const string ManagerName = "coordinator";
+    public const string ProxyName = "coordinator-proxy";
+    public const string SingletonName = "sweep";
+
+    private CoordinatorNode(ActorSystem system, IActorRef proxy)
+    {
+        System = system;
+        Proxy = proxy;
+    }
+
+    public ActorSystem System { get; }
+
+    /// <summary>Talks to the coordinator wherever it currently runs (buffers while it starts or moves).</summary>
+    public IActorRef Proxy { get; }
+
+    public Address Address => Cluster.Get(System).SelfAddress;
+
+    /// <summary>
+    /// Starts the node and waits until it is a cluster member. Without seed nodes it founds a new cluster;
+    /// with seed nodes it joins them (failing after <paramref name="joinTimeout"/>).
+    /// </summary>
+    public static async Task<CoordinatorNode> StartAsync(
+        ClusterNodeOptions options, JournalLocation journal, SweepSpec? spec, CoordinatorSettings settings,
+        TimeSpan joinTimeout, Config? extra = null)
+    {
+        var persistence = journal.ToAkkaConfig(createTables: true);
+        var config = ClusterNodeConfig.Build(options with { Role = ClusterNodeConfig.CoordinatorRole },
+            extra is null ? persistence : extra.WithFallback(persistence));
+        var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
+        try
+        {
+            var cluster = Cluster.Get(system);
+            if (options.SeedNodes.Count == 0)
+                cluster.Join(cluster.SelfAddress);
+            await ClusterJoin.WaitUntilUpAsync(system, options.SeedNodes, joinTimeout);
+            system.ActorOf(ClusterSingletonManager.Props(
+                    SweepCoordinator.Props(spec, settings),
+                    PoisonPill.Instance,
+                    ClusterSingletonManagerSettings.Create(system).WithRole(ClusterNodeConfig.CoordinatorRole).WithSingletonName(SingletonName)),
+                ManagerName);
+            var proxy = system.ActorOf(CreateProxy(system), ProxyName);
+            return new CoordinatorNode(system, proxy);
+        }
+        catch
+        {
+            await system.Terminate();
+            throw;
+        }
+    }
+
+    /// <summary>Props of a proxy to the coordinator singleton, for any node of the cluster.</summary>
+    public static Props CreateProxy(ActorSystem system) =>
+        ClusterSingletonProxy.Props(
+            $"/user/{ManagerName}",
+            ClusterSingletonProxySettings.Create(system).WithRole(ClusterNodeConfig.CoordinatorRole).WithSingletonName(SingletonName));
+
+    public async ValueTask DisposeAsync()
+    {
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+        await System.WhenTerminated;
+    }
+}

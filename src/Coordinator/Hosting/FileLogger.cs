@@ -1,0 +1,31 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Dispatch;
+using Akka.Event;
+
+namespace Sweep.Coordinator.Hosting;
+
+/// <summary>
+/// Akka logger that appends log lines to the file named by <c>sweep.log-file</c>, so that a node drawing live
+/// progress on the console (`run`, `resume`, `coordinator`) keeps its cluster chatter in runs/NAME.coordinator.log.
+/// </summary>
+public sealed class FileLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+{
+    private readonly StreamWriter _writer;
+
+    public FileLogger()
+    {
+        var path = Context.System.Settings.Config.GetString("sweep.log-file", "sweep.log");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        _writer = new StreamWriter(path, append: true) { AutoFlush = true };
+        Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
+        Receive<LogEvent>(e => _writer.WriteLine(
+            $"[{e.LogLevel().ToString().Replace("Level", "").ToUpperInvariant()}][{e.Timestamp.ToString("O", CultureInfo.InvariantCulture)}][{e.LogSource}] {e.Message}{(e.Cause is null ? "" : " | " + e.Cause.GetBaseException().Message)}"));
+    }
+
+    protected override void PostStop()
+    {
+        _writer.Dispose();
+        base.PostStop();
+    }
+}

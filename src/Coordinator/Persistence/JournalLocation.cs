@@ -1,0 +1,163 @@
+using Akka.Configuration;
+using Akka.Persistence.Sql;
+using Microsoft.Data.Sqlite;
+using Sweep.Coordinator.Hosting;
+
+namespace Sweep.Coordinator.Persistence;
+
+/// <summary>
+/// Where a sweep's journal lives: a SQLite file (the default, `runs/NAME.db`) or a PostgreSQL database
+/// given as an Npgsql connection string ("Host=...;Database=...;Username=...;Password=..."). Builds the
+/// Akka.Persistence.Sql configuration for both, and checks the location before anything is written.
+/// </summary>
+public sealed record JournalLocation(string ConnectionString, string ProviderName, string Display, string? SqliteFile)
+{
+    /// <summary>The one persistent actor of a journal; a journal holds exactly one sweep.</summary>
+    public const string PersistenceId = "sweep-coordinator";
+
+    public bool IsSqlite => SqliteFile is not null;
+
+    /// <summary>A path becomes a SQLite journal; a string with "Host=" is a PostgreSQL connection string.</summary>
+    public static JournalLocation Parse(string pathOrConnectionString)
+    {
+        var text = pathOrConnectionString.Trim();
+        if (text.Length == 0)
+            throw new SweepUsageException("--journal is empty; pass a file path such as runs/my-sweep.db or a PostgreSQL connection string");
+        if (text.Contains("Host=", StringComparison.OrdinalIgnoreCase))
+            return new JournalLocation(text, "PostgreSQL.15", "PostgreSQL " + RedactPassword(text), null);
+        var file = Path.GetFullPath(text);
+        var builder = new SqliteConnectionStringBuilder { DataSource = file, DefaultTimeout = 30, Pooling = false };
+        return new JournalLocation(builder.ToString(), "SQLite.MS", text, file);
+    }
+
+    /// <summary>The journal exists already (a file on disk; a PostgreSQL database is assumed to exist).</summary>
+    public bool Exists => SqliteFile is null || File.Exists(SqliteFile);
+
+    /// <summary>
+    /// Checks that an existing SQLite journal is a readable SQLite database holding Sweep's tables, without
+    /// changing it; a missing file, a directory or another kind of file raises a one-line error.
+    /// </summary>
+    public void CheckReadable()
+    {
+        if (SqliteFile is null)
+            return;
+        if (Directory.Exists(SqliteFile))
+            throw new SweepUsageException($"journal '{Display}' is a directory; pass the path of a journal file such as runs/my-sweep.db");
+        if (!File.Exists(SqliteFile))
+            throw new SweepUsageException($"journal '{Display}' does not exist; pass the --journal of an earlier `./sweep run` (default runs/<sweep-name>.db)");
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+            {
+                DataSource = SqliteFile, Mode = SqliteOpenMode.ReadOnly, Pooling = false,
+            }.ToString());
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
+            if (Convert.ToInt64(command.ExecuteScalar()) == 0)
+                throw new SweepUsageException($"journal '{Display}' is a SQLite file but holds no Sweep journal; pass the journal file written by `./sweep run`");
+        }
+        catch (SqliteException e)
+        {
+            throw new SweepUsageException($"journal '{Display}' is not a readable SQLite journal ({e.Message.TrimEnd('.')}); pass the journal file written by `./sweep run`, or a new path to start over");
+        }
+    }
+
+    /// <summary>
+    /// Checks that a new SQLite journal can be created at this path (its folder can be created and written),
+    /// without leaving anything behind.
+    /// </summary>
+    public void CheckCreatable()
+    {
+        if (SqliteFile is null)
+            return;
+        if (Directory.Exists(SqliteFile))
+            throw new SweepUsageException($"journal '{Display}' is a directory; pass the path of a journal file such as runs/my-sweep.db");
+        var folder = Path.GetDirectoryName(SqliteFile)!;
+        var existing = folder;
+        while (!Directory.Exists(existing))
+        {
+            if (File.Exists(existing))
+                throw new SweepUsageException($"cannot create journal '{Display}': '{existing}' is a file, not a folder; choose another --journal path");
+            existing = Path.GetDirectoryName(existing) ?? throw new SweepUsageException($"cannot create journal '{Display}': no existing parent folder; choose another --journal path");
+        }
+        var probe = Path.Combine(existing, $".sweep-write-probe-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new SweepUsageException($"cannot create journal '{Display}': folder '{existing}' is not writable; choose another --journal path");
+        }
+    }
+
+    /// <summary>
+    /// Creates the SQLite file (and its folder) in WAL mode, so that `status` and `leaderboard` can read
+    /// while the coordinator writes. Call only after every other input has been validated. Returns whether it
+    /// created the file (so that a start that fails right after can take it away again with <see cref="Delete"/>).
+    /// </summary>
+    public bool CreateIfMissing()
+    {
+        if (SqliteFile is null || File.Exists(SqliteFile))
+            return false;
+        Directory.CreateDirectory(Path.GetDirectoryName(SqliteFile)!);
+        using var connection = new SqliteConnection(ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
+        return true;
+    }
+
+    /// <summary>Removes a SQLite journal this process created and never used (with its WAL and shared-memory files).</summary>
+    public void Delete()
+    {
+        if (SqliteFile is null)
+            return;
+        SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { SqliteFile, SqliteFile + "-wal", SqliteFile + "-shm" })
+            File.Delete(file);
+    }
+
+    /// <summary>Akka.Persistence.Sql journal, snapshot store and query plugin pointed at this location.</summary>
+    public Config ToAkkaConfig(bool createTables)
+    {
+        var connection = Quote(ConnectionString);
+        var provider = Quote(ProviderName);
+        var initialize = createTables ? "on" : "off";
+        return ConfigurationFactory.ParseString($$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql {
+                  connection-string = {{connection}}
+                  provider-name = {{provider}}
+                  auto-initialize = {{initialize}}
+                  # One writer: SQLite serializes writes anyway, and the coordinator is the only writer.
+                  parallelism = 1
+                }
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql {
+                  connection-string = {{connection}}
+                  provider-name = {{provider}}
+                  auto-initialize = {{initialize}}
+                }
+              }
+              query.journal.sql {
+                connection-string = {{connection}}
+                provider-name = {{provider}}
+              }
+            }
+            """).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+
+    private static string RedactPassword(string connectionString) =>
+        string.Join(';', connectionString.Split(';').Select(part =>
+            part.TrimStart().StartsWith("Password=", StringComparison.OrdinalIgnoreCase) ? "Password=***" : part));
+}

@@ -1,0 +1,76 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Sweep.Coordinator.Hosting;
+using Sweep.Coordinator.Protocol;
+using Sweep.Search.Journal;
+
+namespace Sweep.Coordinator.Persistence;
+
+/// <summary>
+/// Reads a sweep's state out of its journal without joining a cluster or writing anything: a local actor
+/// system replays the coordinator's latest snapshot and later events, the same way the coordinator recovers.
+/// Safe while a sweep runs (SQLite in WAL mode lets readers in beside the writer).
+/// </summary>
+public static class JournalReader
+{
+    /// <summary>The sweep state stored in <paramref name="journal"/>; <see cref="SweepState.Empty"/> when it holds none.</summary>
+    public static async Task<SweepState> ReadStateAsync(JournalLocation journal, TimeSpan timeout)
+    {
+        journal.CheckReadable();
+        var config = ConfigurationFactory.ParseString("""
+                akka.actor.provider = local
+                akka.loglevel = WARNING
+                akka.stdout-loglevel = WARNING
+                akka.persistence.journal.sql.warn-on-auto-init-fail = off
+                """)
+            .WithFallback(journal.ToAkkaConfig(createTables: !journal.IsSqlite))
+            .WithFallback(ClusterNodeConfig.LoadBase());
+        var system = ActorSystem.Create("sweep-reader", config);
+        try
+        {
+            var done = new TaskCompletionSource<SweepState>(TaskCreationOptions.RunContinuationsAsynchronously);
+            system.ActorOf(Props.Create(() => new Replayer(done)), "replayer");
+            var finished = await Task.WhenAny(done.Task, Task.Delay(timeout));
+            if (finished != done.Task)
+                throw new SweepUsageException($"reading journal '{journal.Display}' took longer than {timeout.TotalSeconds:0} s; check that the database is reachable and not locked");
+            return await done.Task;
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    /// <summary>Replays the coordinator's journal into a state and stops; never persists.</summary>
+    private sealed class Replayer : ReceivePersistentActor
+    {
+        private readonly TaskCompletionSource<SweepState> _done;
+        private SweepState _state = SweepState.Empty;
+
+        public Replayer(TaskCompletionSource<SweepState> done)
+        {
+            _done = done;
+            Recover<SnapshotOffer>(offer =>
+            {
+                if (offer.Snapshot is CoordinatorSnapshot snapshot)
+                    _state = snapshot.State;
+            });
+            Recover<ISweepEvent>(e => _state = _state.Apply(e));
+            Recover<RecoveryCompleted>(_ =>
+            {
+                _done.TrySetResult(_state);
+                Context.Stop(Self);
+            });
+        }
+
+        public override string PersistenceId => JournalLocation.PersistenceId;
+
+        protected override void OnRecoveryFailure(Exception reason, object? message = null)
+        {
+            _done.TrySetException(new SweepUsageException(
+                $"the journal could not be read ({reason.GetBaseException().Message.Split('\n')[0]}); pass a journal written by `./sweep run`"));
+            base.OnRecoveryFailure(reason, message);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Sweep.Coordinator.Cli;
+using Sweep.Coordinator.Hosting;
+using Sweep.Worker.Hosting;
+using Sweep.Worker.Trials;
+
+namespace Sweep.Worker.Cli;
+
+/// <summary>`sweep worker`: join a cluster through its seed nodes and run trials until stopped.</summary>
+public static class WorkerCommand
+{
+    public static Command Create()
+    {
+        var seeds = new Option<string>("--seed-nodes") { Description = "HOST:PORT[,HOST:PORT] of the coordinator (and other long-running nodes)", Required = true };
+        var host = new Option<string>("--host") { Description = "address other nodes reach this worker at (default 127.0.0.1)", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "port to listen on (default 0 = any free port)", DefaultValueFactory = _ => 0 };
+        var slots = new Option<int?>("--slots") { Description = "trials run at once (default: one per CUDA device, else 1)" };
+        var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N (default: cuda when available, else cpu)" };
+        var threads = new Option<int?>("--threads") { Description = "torch threads per slot (default: cores / slots)" };
+        var data = new Option<string?>("--data") { Description = "CIFAR-10 folder (default: SWEEP_DATA)" };
+        var checkpoints = new Option<string>("--checkpoint-dir") { Description = "where each trial's best-val weights are kept", DefaultValueFactory = _ => "checkpoints" };
+        var joinTimeout = new Option<double>("--join-timeout") { Description = "seconds to wait for the cluster before giving up (default 30)", DefaultValueFactory = _ => 30 };
+        var parent = new Option<int?>("--exit-with-parent") { Description = "exit when this process id ends (used by ./sweep run)", Hidden = true };
+        var command = new Command("worker", "run a worker node: join the cluster and train the trials the coordinator hands out")
+        {
+            seeds, host, port, slots, device, threads, data, checkpoints, joinTimeout, parent,
+        };
+        command.SetAction((result, _) => CliRunner.Guard(async () =>
+        {
+            var seedNodes = ClusterNodeConfig.ParseSeedNodes(result.GetValue(seeds));
+            var portValue = result.GetValue(port);
+            if (portValue is < 0 or > 65535)
+                throw new SweepUsageException($"--port {portValue} is out of range; use 0..65535");
+            var timeout = result.GetValue(joinTimeout);
+            if (timeout <= 0)
+                throw new SweepUsageException($"--join-timeout {timeout} must be positive (seconds)");
+            var dataFlag = result.GetValue(data) ?? Environment.GetEnvironmentVariable("SWEEP_DATA");
+            if (string.IsNullOrWhiteSpace(dataFlag))
+                throw new SweepUsageException("no CIFAR-10 folder given; pass --data DIR or set SWEEP_DATA");
+            var dataDirectory = DataDirectory.Check(dataFlag, result.GetValue(data) is null ? "SWEEP_DATA" : "--data");
+            var checkpointDirectory = Path.GetFullPath(result.GetValue(checkpoints)!);
+            var plan = SlotPlanner.Plan(result.GetValue(slots), result.GetValue(device), result.GetValue(threads),
+                Environment.ProcessorCount, TorchTrialRunner.CudaDeviceCount(), checkpointDirectory);
+            var runner = TorchTrialRunner.Create(dataDirectory);
+            var options = new ClusterNodeOptions(result.GetValue(host)!, portValue, seedNodes, ClusterNodeConfig.WorkerRole);
+            return await RunAsync(options, plan, runner, TimeSpan.FromSeconds(timeout), result.GetValue(parent));
+        }));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ClusterNodeOptions options, IReadOnlyList<TrialSlot> slots, ITrialRunner runner, TimeSpan joinTimeout, int? parentId)
+    {
+        using var stop = new CancellationTokenSource();
+        Action<PosixSignalContext> onSignal = context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        };
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
+        var host = await WorkerHost.StartAsync(options, slots, runner, joinTimeout);
+        Console.WriteLine($"worker: pid {Environment.ProcessId}, {host.WorkerId} joined with {slots.Count} slot(s): {string.Join(", ", slots.Select(s => $"{s.Device}x{s.Threads} threads"))}");
+        var parentGone = parentId is { } id ? WatchParentAsync(id, stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);
+        var finished = await Task.WhenAny(host.System.WhenTerminated, parentGone, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
+        if (finished == host.System.WhenTerminated)
+        {
+            await Console.Error.WriteLineAsync("worker: removed from the cluster (coordinator gone or this node was unreachable); start it again to rejoin");
+            return CliRunner.SweepUnfinished;
+        }
+        if (!stop.IsCancellationRequested)
+        {
+            // The `run` that started this worker is gone, and with it the coordinator: leaving gracefully would
+            // only wait for a cluster that no longer answers while the trial thread keeps burning CPU.
+            Console.WriteLine("worker: parent process ended; exiting");
+            return CliRunner.Success;
+        }
+        Console.WriteLine("worker: stopping");
+        await host.DisposeAsync();
+        return CliRunner.Success;
+    }
+
+    private static async Task WatchParentAsync(int parentId, CancellationToken cancel)
+    {
+        while (!cancel.IsCancellationRequested)
+        {
+            try
+            {
+                using var parent = Process.GetProcessById(parentId);
+                if (parent.HasExited)
+                    return;
+            }
+            catch (ArgumentException)
+            {
+                return;
+            }
+            await Task.Delay(1000, cancel).ContinueWith(_ => { });
+        }
+    }
+}

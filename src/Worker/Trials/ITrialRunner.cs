@@ -1,0 +1,20 @@
+using Sweep.Search.Trials;
+
+namespace Sweep.Worker.Trials;
+
+/// <summary>One slot of a worker: the device its trials run on and the torch threads they may use.</summary>
+public sealed record TrialSlot(int Index, string Device, int Threads, string CheckpointDirectory);
+
+/// <summary>One finished epoch, as the training thread reports it.</summary>
+public sealed record TrialEpochProgress(int Epoch, double Loss, double TrainAcc, double ValAcc, double Seconds);
+
+/// <summary>
+/// Runs one trial to its end. Called on a dedicated thread (never an actor's), so it may block for as long
+/// as training takes. It reports every epoch through <c>onEpoch</c>, honours the cancellation token by
+/// returning a result with status cancelled, frees every tensor and device buffer of the trial before it
+/// returns, and throws only for failures worth a retry (the coordinator counts them against the spec's limit).
+/// </summary>
+public interface ITrialRunner
+{
+    TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation);
+}

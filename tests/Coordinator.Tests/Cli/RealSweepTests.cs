@@ -1,0 +1,266 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Sweep.Coordinator.Persistence;
+using Sweep.Coordinator.Tests.Support;
+using Sweep.Search.Journal;
+using Sweep.Search.Trials;
+using Xunit.Abstractions;
+
+namespace Sweep.Coordinator.Tests.Cli;
+
+/// <summary>
+/// The real executables with real training on a small slice of CIFAR-10 (1 epoch, a few hundred images):
+/// `run` with local worker processes, a worker killed with SIGKILL mid-trial, and a coordinator killed with
+/// SIGKILL and then resumed.
+/// </summary>
+public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan RunBound = TimeSpan.FromMinutes(3);
+    private readonly TempJournal _temp = new();
+
+    private string WriteSpec(string name, int numTrain = 400, int epochs = 1)
+    {
+        var path = Path.Combine(_temp.Folder, name + ".conf");
+        File.WriteAllText(path, TinySpecs.Text(name, RepoPaths.CifarDirectory(), numTrain: numTrain, epochs: epochs));
+        return path;
+    }
+
+    private SweepProcess StartRun(string spec, string journal) =>
+        SweepProcess.Start(SweepProcess.CoordinatorDll, _temp.Folder, null, "run", spec, "--journal", journal, "--local-workers", "2");
+
+    private static SweepState Read(string journal) =>
+        JournalReader.ReadStateAsync(JournalLocation.Parse(journal), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+
+    private static void WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"{what} did not happen within {timeout.TotalSeconds} s");
+            Thread.Sleep(200);
+        }
+    }
+
+    private long Count(string journal, string manifest)
+    {
+        try
+        {
+            using var probe = new TempJournalReader(journal);
+            return probe.Count(manifest);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return 0; // not created yet, or tables not there yet
+        }
+    }
+
+    [Fact]
+    public void A_worker_killed_mid_trial_has_its_trial_rerun_elsewhere_and_every_trial_appears_once()
+    {
+        // Trials of a few seconds, so that the kill lands inside one.
+        var spec = WriteSpec("kill-worker", numTrain: 1000, epochs: 2);
+        var journal = Path.Combine(_temp.Folder, "kill-worker.db");
+        using var run = StartRun(spec, journal);
+        var logs = Path.Combine(_temp.Folder, "kill-worker.workers");
+
+        // Wait until a worker has a trial running (its log says so), then SIGKILL that worker.
+        string? busyLog = null;
+        WaitUntil(() =>
+        {
+            busyLog = Directory.Exists(logs)
+                ? Directory.GetFiles(logs, "worker-*.log").FirstOrDefault(f => ReadShared(f).Contains("starting trial"))
+                : null;
+            return busyLog is not null || run.HasExited;
+        }, RunBound, "a worker starting a trial");
+        Assert.False(run.HasExited, "the sweep ended before any worker could be killed");
+        var pid = int.Parse(Regex.Match(ReadShared(busyLog!), @"worker: pid (\d+)").Groups[1].Value);
+        var clock = Stopwatch.StartNew();
+        Process.GetProcessById(pid).Kill();
+        WaitUntil(() => Count(journal, "trial-requeued") >= 1 || run.HasExited, TimeSpan.FromSeconds(30), "the dead worker's trial being re-queued");
+        var requeueSeconds = clock.Elapsed.TotalSeconds;
+        output.WriteLine($"worker pid {pid} killed; its trial re-queued after {requeueSeconds:0.0} s");
+
+        Assert.True(run.WaitForExit(RunBound), "run finished");
+        output.WriteLine(run.Stdout);
+        Assert.Equal(0, run.ExitCode);
+        Assert.True(Count(journal, "trial-requeued") >= 1, "the killed worker's trial was re-queued");
+        Assert.True(requeueSeconds < 10, $"re-queue took {requeueSeconds:0.0} s");
+
+        var state = Read(journal);
+        Assert.True(state.IsCompleted);
+        Assert.All(state.Trials.Values, t => Assert.True(t.IsTerminal));
+        Assert.Equal(state.Trials.Count, Count(journal, "trial-completed") + state.Counts.Failed);
+        var board = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null,
+            "leaderboard", "--journal", journal, "--format", "csv");
+        Assert.Equal(0, board.ExitCode);
+        foreach (var id in state.Trials.Keys)
+            Assert.Single(Regex.Matches(board.Stdout, $@"(^|,){Regex.Escape(id)}(,|$)", RegexOptions.Multiline));
+    }
+
+    [Fact]
+    public void A_coordinator_killed_mid_sweep_resumes_without_rerunning_finished_trials_and_ends_with_the_uninterrupted_configs()
+    {
+        var spec = WriteSpec("resumable");
+
+        var reference = Path.Combine(_temp.Folder, "reference.db");
+        using (var uninterrupted = StartRun(spec, reference))
+        {
+            Assert.True(uninterrupted.WaitForExit(RunBound), "uninterrupted run finished");
+            Assert.Equal(0, uninterrupted.ExitCode);
+        }
+        var expected = Read(reference);
+
+        var journal = Path.Combine(_temp.Folder, "interrupted.db");
+        using (var run = StartRun(spec, journal))
+        {
+            WaitUntil(() => Count(journal, "trial-completed") >= 1 || run.HasExited, RunBound, "a first finished trial");
+            Assert.False(run.HasExited, "the sweep must still be running when the coordinator is killed");
+            run.KillHard();
+        }
+        var beforeResume = Read(journal);
+        Assert.False(beforeResume.IsCompleted);
+        var finishedBefore = beforeResume.Trials.Values.Where(t => t.IsTerminal).ToDictionary(t => t.TrialId, t => t.Result);
+        Assert.NotEmpty(finishedBefore);
+
+        var plan = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null,
+            "plan", spec, "--journal", journal);
+        Assert.Equal(0, plan.ExitCode);
+        Assert.Contains($"stage {beforeResume.CurrentStage} of 2", plan.Stdout);
+
+        var resumed = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, RunBound, null,
+            "resume", "--journal", journal, "--local-workers", "2");
+        output.WriteLine(resumed.Stdout);
+        Assert.Equal(0, resumed.ExitCode);
+
+        var after = Read(journal);
+        Assert.True(after.IsCompleted);
+        foreach (var (id, result) in finishedBefore)
+        {
+            Assert.Equal(1, after.GetTrial(id).Attempts);
+            Assert.Equal(result, after.GetTrial(id).Result);
+        }
+        Assert.Equal(
+            expected.Trials.Values.Select(t => $"{t.TrialId} {t.Spec.Params.Key}").Order(),
+            after.Trials.Values.Select(t => $"{t.TrialId} {t.Spec.Params.Key}").Order());
+    }
+
+    [Fact]
+    public void A_coordinator_node_and_a_separately_started_two_slot_worker_finish_a_sweep()
+    {
+        var spec = WriteSpec("machines");
+        var journal = Path.Combine(_temp.Folder, "machines.db");
+        var checkpoints = Path.Combine(_temp.Folder, "checkpoints");
+        using var coordinator = SweepProcess.Start(SweepProcess.CoordinatorDll, _temp.Folder, null,
+            "coordinator", spec, "--journal", journal, "--host", "127.0.0.1", "--port", "0");
+        Assert.True(coordinator.WaitForOutput(o => o.Contains("coordinator at "), TimeSpan.FromSeconds(60)), coordinator.Stderr);
+        var address = Regex.Match(coordinator.Stdout, @"coordinator at (akka\.tcp://sweep@127\.0\.0\.1:\d+)").Groups[1].Value;
+
+        using var worker = SweepProcess.Start(SweepProcess.WorkerDll, _temp.Folder, null,
+            "worker", "--seed-nodes", address, "--slots", "2", "--threads", "1", "--data", RepoPaths.CifarDirectory(), "--checkpoint-dir", checkpoints);
+
+        Assert.True(coordinator.WaitForExit(RunBound), "coordinator finished the sweep");
+        Assert.Equal(0, coordinator.ExitCode);
+        Assert.Contains("worker: pid", worker.Stdout);
+        Assert.Contains("2 slot(s)", worker.Stdout);
+
+        // The worker outlives the sweep (it serves the next coordinator) until it is told to stop.
+        Assert.False(worker.HasExited);
+        using (var terminate = Process.Start("kill", ["-TERM", worker.Id.ToString()]))
+            terminate.WaitForExit(5000);
+        Assert.True(worker.WaitForExit(TimeSpan.FromSeconds(30)), "worker stopped after SIGTERM");
+        Assert.Equal(0, worker.ExitCode);
+
+        var state = Read(journal);
+        Assert.True(state.IsCompleted);
+        Assert.All(state.Trials.Values.Where(t => t.Status == TrialStatus.Completed), t =>
+        {
+            Assert.StartsWith(checkpoints, t.Result!.CheckpointPath);
+            Assert.True(File.Exists(t.Result.CheckpointPath));
+        });
+    }
+
+    [Fact]
+    public void Ctrl_c_stops_the_run_and_its_workers_and_leaves_a_resumable_journal()
+    {
+        var spec = WriteSpec("interrupted", numTrain: 1000, epochs: 2);
+        var journal = Path.Combine(_temp.Folder, "interrupted.db");
+        using var run = StartRun(spec, journal);
+        var logs = Path.Combine(_temp.Folder, "interrupted.workers");
+        WaitUntil(() => Count(journal, "trial-dispatched") >= 1 || run.HasExited, RunBound, "a first dispatched trial");
+        var workerPids = Directory.GetFiles(logs, "worker-*.log")
+            .SelectMany(f => Regex.Matches(ReadShared(f), @"worker: pid (\d+)").Select(m => int.Parse(m.Groups[1].Value)))
+            .ToList();
+        Assert.NotEmpty(workerPids);
+
+        // status and leaderboard read the journal while the coordinator is writing it.
+        var status = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null, "status", "--journal", journal);
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains("interrupted: stage 1/2", status.Stdout);
+        Assert.Contains("in progress", status.Stdout);
+        var board = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null, "leaderboard", "--journal", journal, "--format", "json");
+        Assert.Equal(0, board.ExitCode);
+        Assert.StartsWith("[", board.Stdout.Trim());
+
+        using (var interrupt = Process.Start("kill", ["-INT", run.Id.ToString()]))
+            interrupt.WaitForExit(5000);
+
+        Assert.True(run.WaitForExit(TimeSpan.FromSeconds(30)), "run stopped after SIGINT");
+        output.WriteLine(run.Stdout);
+        output.WriteLine(run.Stderr);
+        Assert.Equal(130, run.ExitCode);
+        Assert.Contains("sweep resume --journal", run.Stderr);
+        WaitUntil(() => workerPids.All(pid => !IsAlive(pid)), TimeSpan.FromSeconds(10), "the local workers ending");
+        var state = Read(journal);
+        Assert.True(state.IsStarted);
+        Assert.False(state.IsCompleted);
+    }
+
+    /// <summary>Reads a log that its worker process may still be writing.</summary>
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    /// <summary>Counts events by manifest in a journal that a running coordinator is writing (read-only, WAL).</summary>
+    private sealed class TempJournalReader(string path) : IDisposable
+    {
+        private readonly Microsoft.Data.Sqlite.SqliteConnection _connection = Open(path);
+
+        private static Microsoft.Data.Sqlite.SqliteConnection Open(string path)
+        {
+            if (!File.Exists(path))
+                throw new Microsoft.Data.Sqlite.SqliteException("no journal yet", 14);
+            var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            return connection;
+        }
+
+        public long Count(string manifest)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM journal WHERE manifest = $m";
+            command.Parameters.AddWithValue("$m", manifest);
+            return Convert.ToInt64(command.ExecuteScalar());
+        }
+
+        public void Dispose() => _connection.Dispose();
+    }
+}

@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Sweep.Search.Trials;
+using Sweep.Worker.Trials;
+
+namespace Sweep.Coordinator.Tests.Support;
+
+/// <summary>What a scripted trial does.</summary>
+public enum TrialScript { Train, BlockUntilCancelled, Throw }
+
+/// <summary>
+/// A trial runner without TorchSharp: "trains" for the budget's epochs with a short pause per epoch,
+/// reporting each one, or blocks until cancelled, or throws. Records what ran and how many ran at once.
+/// </summary>
+public sealed class ScriptedTrialRunner(TrialScript script, TimeSpan epochPause) : ITrialRunner
+{
+    private int _running;
+    private int _maxConcurrent;
+
+    public ConcurrentQueue<string> Started { get; } = new();
+    public ConcurrentQueue<int> Threads { get; } = new();
+    public int MaxConcurrent => Volatile.Read(ref _maxConcurrent);
+
+    public TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
+    {
+        Started.Enqueue(trial.TrialId);
+        Threads.Enqueue(Environment.CurrentManagedThreadId);
+        var now = Interlocked.Increment(ref _running);
+        InterlockedMax(ref _maxConcurrent, now);
+        try
+        {
+            var val = new List<double>();
+            var train = new List<double>();
+            switch (script)
+            {
+                case TrialScript.Throw:
+                    throw new InvalidOperationException("scripted failure");
+                case TrialScript.BlockUntilCancelled:
+                    cancellation.WaitHandle.WaitOne(TimeSpan.FromSeconds(30));
+                    return Result(TrialStatus.Cancelled, train, val);
+            }
+            for (var epoch = 1; epoch <= trial.Budget.Epochs; epoch++)
+            {
+                if (cancellation.WaitHandle.WaitOne(epochPause))
+                    return Result(TrialStatus.Cancelled, train, val);
+                var acc = 0.1 + 0.01 * epoch + (trial.Seed % 100) / 1000.0;
+                train.Add(acc + 0.05);
+                val.Add(acc);
+                onEpoch(new TrialEpochProgress(epoch, 2.0 / epoch, acc + 0.05, acc, epochPause.TotalSeconds));
+            }
+            return Result(TrialStatus.Completed, train, val);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+        }
+    }
+
+    private static TrialResult Result(TrialStatus status, List<double> train, List<double> val) =>
+        new(status, val.Count == 0 ? 0 : val.Max(), val.Count == 0 ? 0 : val.IndexOf(val.Max()) + 1,
+            [.. train], [.. val], 1.0, 0.1);
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Sweep.Coordinator.Tests.Support;
+
+/// <summary>The built Sweep executables, run as real OS processes (`dotnet Sweep.*.dll ...`), always with a time bound.</summary>
+public sealed class SweepProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+
+    private SweepProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>Sweep.Coordinator.dll and Sweep.Worker.dll sit beside the test assembly (project references).</summary>
+    public static string CoordinatorDll => Path.Combine(AppContext.BaseDirectory, "Sweep.Coordinator.dll");
+    public static string WorkerDll => Path.Combine(AppContext.BaseDirectory, "Sweep.Worker.dll");
+
+    public int Id => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+
+    public static SweepProcess Start(string dll, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        start.Environment["SWEEP_WORKER_DLL"] = WorkerDll;
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        if (environment is not null)
+            foreach (var (key, value) in environment)
+                start.Environment[key] = value;
+        return new SweepProcess(Process.Start(start)!);
+    }
+
+    /// <summary>Runs to the end (killed after <paramref name="timeout"/>) and returns exit code and output.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) Run(string dll, string workingDirectory, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        using var process = Start(dll, workingDirectory, environment, args);
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill();
+            throw new TimeoutException($"`{string.Join(' ', args)}` did not finish within {timeout.TotalSeconds} s; output:\n{process.Stdout}\n{process.Stderr}");
+        }
+        return (process.ExitCode, process.Stdout, process.Stderr);
+    }
+
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+            return false;
+        _process.WaitForExit(); // flush the asynchronous output readers
+        return true;
+    }
+
+    /// <summary>Waits until the output contains <paramref name="text"/>; false when the time runs out or the process ends first.</summary>
+    public bool WaitForOutput(Func<string, bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (condition(Stdout))
+                return true;
+            if (_process.HasExited)
+                return condition(Stdout);
+            Thread.Sleep(100);
+        }
+        return false;
+    }
+
+    /// <summary>kill -9 of this process only (its children must notice on their own).</summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited)
+            _process.Kill(entireProcessTree: false);
+        _process.WaitForExit(10_000);
+    }
+
+    public void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+                _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+}
