@@ -84,7 +84,18 @@ internal static class SweepSession
         finally
         {
             workers?.Dispose();
-            await node.DisposeAsync();
+            // Akka's remoting reports its own shutdown after the file logger has stopped, through its
+            // fallback console logger; the node log already has everything, so keep the console clean.
+            var console = Console.Out;
+            Console.SetOut(TextWriter.Null);
+            try
+            {
+                await node.DisposeAsync();
+            }
+            finally
+            {
+                Console.SetOut(console);
+            }
         }
 
         var state = await JournalReader.ReadStateAsync(plan.Journal, ReadTimeout);

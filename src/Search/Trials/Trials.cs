@@ -58,8 +58,9 @@ public sealed record TrialResult(
     string? Worker = null,
     string? Error = null)
 {
+    /// <summary>Epochs trained: the histories hold the epoch-0 check (after the first update) plus one entry per epoch.</summary>
     [JsonIgnore]
-    public int EpochsRun => ValAccHistory.IsDefault ? 0 : ValAccHistory.Length;
+    public int EpochsRun => ValAccHistory.IsDefaultOrEmpty ? 0 : ValAccHistory.Length - 1;
 
     [JsonIgnore]
     public double? FinalTrainAcc => TrainAccHistory.IsDefaultOrEmpty ? null : TrainAccHistory[^1];

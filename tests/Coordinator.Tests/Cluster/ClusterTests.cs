@@ -6,6 +6,7 @@ using Sweep.Coordinator.Hosting;
 using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Protocol;
 using Sweep.Coordinator.Tests.Support;
+using Sweep.Worker.Tests.Fakes;
 using Sweep.Search.Journal;
 using Sweep.Search.Trials;
 using Sweep.Worker.Hosting;

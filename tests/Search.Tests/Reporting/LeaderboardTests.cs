@@ -13,8 +13,8 @@ public class LeaderboardTests
 
     private static TrialResult Result(double best, int bestEpoch, int epochs, string worker, double seconds = 10) =>
         new(TrialStatus.Completed, best, bestEpoch,
-            [.. Enumerable.Range(1, epochs).Select(e => 0.1 * e)],
-            [.. Enumerable.Range(1, epochs).Select(e => e == bestEpoch ? best : best - 0.05)], 1.0, seconds, null, worker);
+            [.. Enumerable.Range(0, epochs + 1).Select(e => 0.1 * e)],
+            [.. Enumerable.Range(0, epochs + 1).Select(e => e == bestEpoch ? best : best - 0.05)], 1.0, seconds, null, worker);
 
     /// <summary>Runs stage 1 of a 5-trial sweep with chosen results, finishing in the given order.</summary>
     private SweepState Finished(params (string Id, TrialResult Result)[] finishes)

@@ -52,8 +52,9 @@ public class SweepSpecLoaderTests
         var spec = SweepSpecLoader.LoadFile(Path.Combine(RepoRoot(), "hocon", "sweeps", "quickstart.conf"), Env);
         Assert.Equal("fc", spec.Model);
         var imageEpochs = spec.Stages.Sum(s => (long)s.MaxTrials * s.Epochs * s.NumTrain);
-        Assert.InRange(imageEpochs, 1, 60_000);
-        Assert.All(spec.Stages, s => Assert.InRange(s.Epochs * s.NumTrain, 1, 10_000));
+        // A small FC net trains ~15,000 images/s per CPU worker here: about a minute of training with 2 workers.
+        Assert.InRange(imageEpochs, 1, 1_000_000);
+        Assert.All(spec.Stages, s => Assert.InRange(s.Epochs * s.NumTrain, 1, 100_000));
     }
 
     [Fact]

@@ -47,11 +47,12 @@ internal static class TestSpecs
         var lr = trial.Params.GetDouble("learning_rate");
         var ws = trial.Params.GetDouble("weight_scale");
         if (lr > 0.05)
-            return new TrialResult(TrialStatus.Diverged, 0.1, 1, [0.1], [0.1], double.MaxValue / 2, 1.0, null, worker);
+            return new TrialResult(TrialStatus.Diverged, 0.1, 1, [0.1, 0.1], [0.1, 0.1], double.MaxValue / 2, 1.0, null, worker);
         var distance = Math.Pow(Math.Log10(lr) - Math.Log10(3e-3), 2) + 0.3 * Math.Pow(Math.Log10(ws) + 2, 2);
         var epochs = trial.Budget.Epochs;
         var best = Math.Round(0.55 - 0.1 * distance + 0.01 * epochs, 6);
-        var history = Enumerable.Range(1, epochs).Select(e => Math.Round(best - 0.01 * (epochs - e), 6)).ToImmutableArray();
+        // The Solver's shape: the epoch-0 check, then one entry per epoch.
+        var history = Enumerable.Range(0, epochs + 1).Select(e => Math.Round(best - 0.01 * (epochs - e), 6)).ToImmutableArray();
         return new TrialResult(TrialStatus.Completed, history.Max(), epochs, [.. history.Select(h => h + 0.05)], history, 1.2, 2.0 * epochs, $"ckpt/{trial.TrialId}.pt", worker);
     }
 

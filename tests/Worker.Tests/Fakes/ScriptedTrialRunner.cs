@@ -29,8 +29,9 @@ public sealed class ScriptedTrialRunner(TrialScript script, TimeSpan epochPause)
         InterlockedMax(ref _maxConcurrent, now);
         try
         {
-            var val = new List<double>();
-            var train = new List<double>();
+            // Like the Solver's histories: the epoch-0 check first, then one entry per epoch.
+            var val = new List<double> { 0.1 };
+            var train = new List<double> { 0.1 };
             switch (script)
             {
                 case TrialScript.Throw:
@@ -57,7 +58,7 @@ public sealed class ScriptedTrialRunner(TrialScript script, TimeSpan epochPause)
     }
 
     private static TrialResult Result(TrialStatus status, List<double> train, List<double> val) =>
-        new(status, val.Count == 0 ? 0 : val.Max(), val.Count == 0 ? 0 : val.IndexOf(val.Max()) + 1,
+        new(status, val.Max(), val.IndexOf(val.Max()),
             [.. train], [.. val], 1.0, 0.1);
 
     private static void InterlockedMax(ref int target, int value)
