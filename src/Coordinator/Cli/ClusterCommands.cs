@@ -115,7 +115,7 @@ internal static class ClusterCommands
         new("--local-workers") { Description = "worker processes to start on this machine (default 1; 0 = wait for remote workers)", DefaultValueFactory = _ => 1 };
 
     private static Option<string?> DataOption() =>
-        new("--data") { Description = "CIFAR-10 folder for the local workers (default: the spec's data.dir)" };
+        new("--data") { Description = "CIFAR-10 folder for the local workers (default: the spec's data.directory)" };
 
     private static SweepSpec LoadSpec(string path)
     {
@@ -132,7 +132,7 @@ internal static class ClusterCommands
             : throw new SweepUsageException($"--local-workers {workers} is out of range; use 0..64");
 
     private static string ResolveData(string? flag, string fromSpec) =>
-        flag is not null ? DataDirectory.Check(flag, "--data") : DataDirectory.Check(fromSpec, "the spec's data.dir");
+        flag is not null ? DataDirectory.Check(flag, "--data") : DataDirectory.Check(fromSpec, "the spec's data.directory");
 
     private static void RefuseOtherSweep(SweepState existing, SweepSpec requested, JournalLocation location)
     {
