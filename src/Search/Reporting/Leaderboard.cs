@@ -63,6 +63,15 @@ public sealed class Leaderboard
 
     private string ParamText(LeaderboardRow row, string name) => row.Params.TryGetValue(name, out var v) ? v.ToString() : "";
 
+    /// <summary>
+    /// A worker named by an address URI (e.g. "akka.tcp://sweep@10.0.0.2:4053/user/worker") shows as its
+    /// host:port in the table, which is what tells workers apart; CSV and JSON keep the full name.
+    /// </summary>
+    private static string WorkerText(string? worker) =>
+        worker is null ? "-"
+        : Uri.TryCreate(worker, UriKind.Absolute, out var uri) && uri.Port > 0 ? $"{uri.Host}:{uri.Port}"
+        : worker;
+
     /// <summary>Plain fixed-width table (one header line, one line per row), no terminal escape codes.</summary>
     public string ToTable()
     {
@@ -70,7 +79,7 @@ public sealed class Leaderboard
         var lines = Rows.Select(r => (string[])[
             r.Rank.ToString(CultureInfo.InvariantCulture), r.TrialId, r.Stage.ToString(CultureInfo.InvariantCulture),
             Acc(r.BestValAcc), r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.FinalTrainAcc is { } ta ? Acc(ta) : "-",
-            r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Status.ToWireName(), Secs(r.Seconds), r.Worker ?? "-",
+            r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Status.ToWireName(), Secs(r.Seconds), WorkerText(r.Worker),
             .. ParamColumns.Select(c => ParamText(r, c))]).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, lines.Count == 0 ? 0 : lines.Max(l => l[i].Length))).ToArray();
         var builder = new StringBuilder();

@@ -62,6 +62,18 @@ public class LeaderboardTests
     }
 
     [Fact]
+    public void Table_shows_an_address_named_worker_as_host_and_port_and_csv_keeps_the_full_name()
+    {
+        const string address = "akka.tcp://sweep@10.0.0.2:4053/user/worker";
+        var board = Leaderboard.From(Finished(("s1-t0001", Result(0.5, 1, 1, address)), ("s1-t0002", Result(0.4, 1, 1, "w1"))));
+        var table = board.ToTable();
+        Assert.Contains("10.0.0.2:4053", table);
+        Assert.DoesNotContain(address, table);
+        Assert.Contains(" w1 ", table);
+        Assert.Contains(address, board.ToCsv());
+    }
+
+    [Fact]
     public void Table_has_a_header_and_one_aligned_line_per_row()
     {
         var state = Finished(("s1-t0001", Result(0.5, 1, 1, "w1")), ("s1-t0002", Result(0.45, 1, 1, "worker-two")));
