@@ -74,7 +74,13 @@ public sealed class TemporaryPostgres : IAsyncLifetime
             .FirstOrDefault();
     }
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
+    {
+        Start();
+        return Task.CompletedTask;
+    }
+
+    private void Start()
     {
         _binDirectory = FindBinDirectory() ?? throw new InvalidOperationException(
             "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or under /usr/lib/postgresql/*/bin; " +
@@ -100,7 +106,6 @@ public sealed class TemporaryPostgres : IAsyncLifetime
             if (attempt == 3)
                 throw new InvalidOperationException($"pg_ctl start failed ({exitCode}): {output}\n{ServerLog()}");
         }
-        await Task.CompletedTask;
     }
 
     public Task DisposeAsync()
