@@ -60,7 +60,7 @@ internal static class ClusterCommands
             location.CheckReadable();
             var state = await SweepSession.InspectJournalAsync(location);
             if (!state.IsStarted)
-                throw new SweepUsageException($"journal '{location.Display}' holds no sweep; start one with ./sweep run SPEC.conf --journal {location.Display}");
+                throw new SweepUsageException($"journal '{location.Display}' holds no sweep; start one with ./sweep run SPEC.conf --journal {location.Argument}");
             var dataDirectory = workers > 0 ? ResolveData(result.GetValue(data), state.Spec!.Data.Directory) : null;
             var workerDll = workers > 0 ? LocalWorkerPool.LocateWorkerDll() : null;
             if (state.IsCompleted)
@@ -139,7 +139,7 @@ internal static class ClusterCommands
         if (SweepIdentity.Same(existing.Spec!, requested))
             return;
         throw new SweepUsageException(
-            $"journal '{location.Display}' holds another sweep ('{existing.Spec!.Name}', fingerprint {SweepIdentity.Of(existing.Spec)}) than this spec ('{requested.Name}', fingerprint {SweepIdentity.Of(requested)}); pass a new --journal path, or continue that sweep with ./sweep resume --journal {location.Display}");
+            $"journal '{location.Display}' holds another sweep ('{existing.Spec!.Name}', fingerprint {SweepIdentity.Of(existing.Spec)}) than this spec ('{requested.Name}', fingerprint {SweepIdentity.Of(requested)}); pass a new --journal path, or continue that sweep with ./sweep resume --journal {location.Argument}");
     }
 
     private static int PrintFinished(SweepState state, JournalLocation location)

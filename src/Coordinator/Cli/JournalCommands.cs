@@ -25,7 +25,7 @@ internal static class JournalCommands
                 Console.WriteLine("  running " + ProgressView.DescribeRunning(trial));
             Console.WriteLine(progress.IsCompleted
                 ? "status: complete"
-                : $"status: in progress, or interrupted (continue with ./sweep resume --journal {result.GetValue(journal)})");
+                : $"status: in progress, or interrupted (continue with ./sweep resume --journal {JournalLocation.Parse(result.GetValue(journal)!).Argument})");
             return CliRunner.Success;
         }));
         return command;
@@ -64,7 +64,7 @@ internal static class JournalCommands
         location.CheckReadable();
         var state = await JournalReader.ReadStateAsync(location, ReadTimeout);
         if (!state.IsStarted)
-            throw new SweepUsageException($"journal '{location.Display}' holds no sweep yet; start one with ./sweep run SPEC.conf --journal {location.Display}");
+            throw new SweepUsageException($"journal '{location.Display}' holds no sweep yet; start one with ./sweep run SPEC.conf --journal {location.Argument}");
         return state;
     }
 }

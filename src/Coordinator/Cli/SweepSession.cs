@@ -107,8 +107,8 @@ internal static class SweepSession
             return CliRunner.Success;
         }
         Console.Error.WriteLine(interrupted.IsCancellationRequested
-            ? $"sweep: interrupted; continue with ./sweep resume --journal {plan.Journal.Display}"
-            : $"sweep: stopped before the sweep finished; continue with ./sweep resume --journal {plan.Journal.Display}");
+            ? $"sweep: interrupted; continue with ./sweep resume --journal {plan.Journal.Argument}"
+            : $"sweep: stopped before the sweep finished; continue with ./sweep resume --journal {plan.Journal.Argument}");
         return interrupted.IsCancellationRequested ? CliRunner.Interrupted : CliRunner.SweepUnfinished;
     }
 

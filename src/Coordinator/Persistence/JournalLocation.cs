@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Sweep.Coordinator.Hosting;
 
 namespace Sweep.Coordinator.Persistence;
@@ -16,6 +17,12 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
     public const string PersistenceId = "sweep-coordinator";
 
     public bool IsSqlite => SqliteFile is not null;
+
+    /// <summary>
+    /// This journal as a `--journal` value for the hints printed to the user: the path, or the connection string
+    /// (password hidden) in single quotes, since its semicolons would end a shell command.
+    /// </summary>
+    public string Argument => IsSqlite ? Display : $"'{RedactPassword(ConnectionString)}'";
 
     /// <summary>A path becomes a SQLite journal; a string with "Host=" is a PostgreSQL connection string.</summary>
     public static JournalLocation Parse(string pathOrConnectionString)
@@ -34,13 +41,17 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
     public bool Exists => SqliteFile is null || File.Exists(SqliteFile);
 
     /// <summary>
-    /// Checks that an existing SQLite journal is a readable SQLite database holding Sweep's tables, without
-    /// changing it; a missing file, a directory or another kind of file raises a one-line error.
+    /// Checks that an existing SQLite journal is a readable SQLite database holding Sweep's tables, or that a
+    /// PostgreSQL journal's database accepts a connection, without changing it; a missing file, a directory,
+    /// another kind of file or an unreachable database raises a one-line error.
     /// </summary>
     public void CheckReadable()
     {
         if (SqliteFile is null)
+        {
+            CheckPostgresReachable();
             return;
+        }
         if (Directory.Exists(SqliteFile))
             throw new SweepUsageException($"journal '{Display}' is a directory; pass the path of a journal file such as runs/my-sweep.db");
         if (!File.Exists(SqliteFile))
@@ -60,6 +71,26 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
         catch (SqliteException e)
         {
             throw new SweepUsageException($"journal '{Display}' is not a readable SQLite journal ({e.Message.TrimEnd('.')}); pass the journal file written by `./sweep run`, or a new path to start over");
+        }
+    }
+
+    /// <summary>
+    /// Opens one connection to the PostgreSQL database (bounded by the connection string's Timeout, 15 s by
+    /// default). Akka.Persistence.Sql would otherwise retry its table setup every second and log a stack trace
+    /// each time until recovery times out, and only then report a vague "recovery timed out".
+    /// </summary>
+    private void CheckPostgresReachable()
+    {
+        try
+        {
+            using var connection = new NpgsqlConnection(ConnectionString);
+            connection.Open();
+        }
+        catch (Exception e) when (e is NpgsqlException or ArgumentException or FormatException or InvalidOperationException)
+        {
+            var reason = e.InnerException is { } inner && inner.Message != e.Message ? $"{e.Message}: {inner.Message}" : e.Message;
+            throw new SweepUsageException(
+                $"cannot open journal '{Display}' ({reason.Split('\n')[0].TrimEnd('.')}); check that the server runs and that Host, Port, Database, Username and Password are right");
         }
     }
 
