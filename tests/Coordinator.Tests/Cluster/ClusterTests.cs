@@ -63,26 +63,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         return host;
     }
 
-    private static async Task<SweepStatus> WaitFor(CoordinatorNode node, Func<SweepStatus, bool> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        SweepStatus? last = null;
-        while (clock.Elapsed < timeout)
-        {
-            try
-            {
-                last = await node.Proxy.Ask<SweepStatus>(new GetSweepStatus(), TimeSpan.FromSeconds(3));
-                if (condition(last))
-                    return last;
-            }
-            catch (AskTimeoutException)
-            {
-                // coordinator still starting
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"condition not met within {timeout.TotalSeconds} s; last status: {(last is null ? "none" : last.Progress.Counts.ToString())}");
-    }
+    private static Task<SweepStatus> WaitFor(CoordinatorNode node, Func<SweepStatus, bool> condition, TimeSpan timeout) =>
+        SweepStatusPolling.WaitFor(node, condition, timeout);
 
     [Fact]
     public async Task Every_trial_of_every_stage_completes_exactly_once_across_two_workers()

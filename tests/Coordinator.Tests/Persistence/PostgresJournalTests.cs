@@ -75,26 +75,8 @@ public sealed class PostgresJournalTests(TemporaryPostgres postgres, ITestOutput
         return host;
     }
 
-    private static async Task<SweepStatus> WaitFor(CoordinatorNode node, Func<SweepStatus, bool> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        SweepStatus? last = null;
-        while (clock.Elapsed < timeout)
-        {
-            try
-            {
-                last = await node.Proxy.Ask<SweepStatus>(new GetSweepStatus(), TimeSpan.FromSeconds(3));
-                if (condition(last))
-                    return last;
-            }
-            catch (AskTimeoutException)
-            {
-                // coordinator still starting
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"condition not met within {timeout.TotalSeconds} s; last status: {(last is null ? "none" : last.Progress.Counts.ToString())}");
-    }
+    private static Task<SweepStatus> WaitFor(CoordinatorNode node, Func<SweepStatus, bool> condition, TimeSpan timeout) =>
+        SweepStatusPolling.WaitFor(node, condition, timeout);
 
     private static Task<SweepState> Read(JournalLocation journal) => JournalReader.ReadStateAsync(journal, TimeSpan.FromSeconds(30));
 
