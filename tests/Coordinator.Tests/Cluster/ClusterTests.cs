@@ -29,17 +29,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var node in Enumerable.Reverse(_nodes))
-        {
-            try
-            {
-                await node.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
-            }
-            catch (Exception e) when (e is TimeoutException or ObjectDisposedException)
-            {
-                output.WriteLine($"node shutdown: {e.Message}");
-            }
-        }
+        await NodeShutdown.DisposeAllAsync(_nodes.ToList(), output);
         _journal.Dispose();
     }
 

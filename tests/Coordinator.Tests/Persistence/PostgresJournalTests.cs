@@ -35,17 +35,7 @@ public sealed class PostgresJournalTests(TemporaryPostgres postgres, ITestOutput
 
     public async Task DisposeAsync()
     {
-        foreach (var node in Enumerable.Reverse(_nodes))
-        {
-            try
-            {
-                await node.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
-            }
-            catch (Exception e) when (e is TimeoutException or ObjectDisposedException)
-            {
-                output.WriteLine($"node shutdown: {e.Message}");
-            }
-        }
+        await NodeShutdown.DisposeAllAsync(_nodes.ToList(), output);
         _workFolder.Dispose();
     }
 
