@@ -183,7 +183,9 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Ctrl_c_stops_the_run_and_its_workers_and_leaves_a_resumable_journal()
     {
-        var spec = WriteSpec("interrupted", numTrain: 1000, epochs: 2);
+        // Long enough trials (20 epochs) that the sweep cannot finish between the first dispatch and the
+        // interrupt, even while the status and leaderboard reads below take a few seconds.
+        var spec = WriteSpec("interrupted", numTrain: 1000, epochs: 20);
         var journal = Path.Combine(_temp.Folder, "interrupted.db");
         using var run = StartRun(spec, journal);
         var logs = Path.Combine(_temp.Folder, "interrupted.workers");
