@@ -256,7 +256,7 @@ public static class Program
             loss.backward();
             using (no_grad())
                 foreach (var p in parameters)
-                    p.add_(p.grad!, alpha: -LearningRate);
+                    p.Accumulate_(p.grad!, -LearningRate);
             if (!double.IsFinite(loss.item<float>()))
                 throw new InvalidOperationException("benchmark loss became non-finite");
         }

@@ -13,8 +13,8 @@ namespace Sweep.Models.Layers;
 /// and passes it to libtorch without keeping the managed object reachable, so a garbage collection
 /// triggered by any other thread can run the Scalar's finalizer, which frees the native c10::Scalar while
 /// the op still reads it: a corrupted-Scalar exception from c10 ("Expected false to be true" in Scalar.h),
-/// a wrong result or a segfault. TorchSharp does the same inside <c>add(Tensor)</c>/<c>add_(Tensor)</c>
-/// (alpha 1), <c>square()</c> (exponent 2) and <c>linalg.vector_norm</c> (ord), so those are avoided too.
+/// a wrong result or a segfault. TorchSharp does the same inside <c>add</c>/<c>add_</c> without an
+/// alpha (alpha 1), <c>square()</c> (exponent 2) and <c>linalg.vector_norm</c> (ord), so those are avoided too.
 /// A <c>using</c> Scalar stays reachable until it is disposed after the call.
 /// </remarks>
 public static class KeptScalars
@@ -24,6 +24,20 @@ public static class KeptScalars
     {
         using var s = factor.ToScalar();
         return t.mul_(s);
+    }
+
+    /// <summary>t * factor, a new tensor.</summary>
+    public static Tensor Scale(this Tensor t, double factor)
+    {
+        using var s = factor.ToScalar();
+        return t.mul(s);
+    }
+
+    /// <summary>t / divisor, a new tensor.</summary>
+    public static Tensor Divide(this Tensor t, double divisor)
+    {
+        using var s = divisor.ToScalar();
+        return t.div(s);
     }
 
     /// <summary>t /= divisor, in place.</summary>
@@ -37,7 +51,16 @@ public static class KeptScalars
     public static Tensor Shift_(this Tensor t, double offset)
     {
         using var s = offset.ToScalar();
-        return t.add_(s);
+        using var one = 1.0.ToScalar(); // add_(Scalar) would pass an implicit alpha 1
+        return t.add_(s, one);
+    }
+
+    /// <summary>t + offset, a new tensor.</summary>
+    public static Tensor Shift(this Tensor t, double offset)
+    {
+        using var s = offset.ToScalar();
+        using var one = 1.0.ToScalar(); // add(Scalar) would pass an implicit alpha 1
+        return t.add(s, one);
     }
 
     /// <summary>t += alpha * other, in place (alpha 1 by default: TorchSharp's add_(Tensor) would pass an implicit 1).</summary>
