@@ -88,14 +88,15 @@ public sealed class SweepEngine
 
     /// <summary>
     /// A run of <paramref name="trialId"/> failed. Retried (back to pending) while failures &lt;= max_retries, then failed
-    /// for good. Ignored unless the trial is running (on <paramref name="worker"/>, when given).
+    /// for good; a <paramref name="final"/> failure (a configuration error, which no retry can cure) fails it for good at
+    /// once. Ignored unless the trial is running (on <paramref name="worker"/>, when given).
     /// </summary>
-    public IReadOnlyList<ISweepEvent> Fail(SweepState state, string trialId, string reason, string? worker = null)
+    public IReadOnlyList<ISweepEvent> Fail(SweepState state, string trialId, string reason, string? worker = null, bool final = false)
     {
         if (state.FindTrial(trialId) is not { Status: TrialStatus.Running } trial) return [];
         if (worker is not null && trial.Worker != worker) return [];
         var failures = trial.Failures + 1;
-        var terminal = failures > (state.Spec?.MaxRetries ?? 0);
+        var terminal = final || failures > (state.Spec?.MaxRetries ?? 0);
         var events = new List<ISweepEvent> { new TrialFailed(trialId, reason, failures, terminal) };
         if (terminal) AfterTerminal(state, events);
         return events;

@@ -1,8 +1,8 @@
-using System.Collections.Immutable;
 using Sweep.Contract.Cli;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
+using Sweep.Search.Parameters;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
 using Sweep.Worker.Training;
@@ -38,10 +38,10 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
 
     public TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
     {
-        var values = trial.Params.ToDictionary(pair => pair.Key, pair => ToPlain(pair.Value));
-        values["epochs"] = trial.Budget.Epochs;
-        values["num_train"] = trial.Budget.NumTrain;
-        var settings = TrialSettings.FromValues(values, trial.Seed);
+        var config = trial.Params
+            .With(TrialParameters.Epochs.Name, ParamValue.Of(trial.Budget.Epochs))
+            .With(TrialParameters.NumTrain.Name, ParamValue.Of(trial.Budget.NumTrain));
+        var settings = TrialSettings.From(config, trial.Seed);
         settings = settings with { Data = settings.Data with { DownloadIfEmpty = false } };
         var device = torch.device(slot.Device);
 
@@ -72,14 +72,4 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
             outcome.Seconds,
             outcome.CheckpointPath);
     }
-
-    private static object? ToPlain(ParamValue value) => value.Kind switch
-    {
-        ParamKind.Int => value.AsInt(),
-        ParamKind.Float => value.AsDouble(),
-        ParamKind.String => value.AsString(),
-        ParamKind.Bool => value.AsBool(),
-        ParamKind.IntList => value.AsIntList().ToArray(),
-        _ => throw new ArgumentOutOfRangeException(nameof(value), value.Kind, "unknown parameter kind"),
-    };
 }

@@ -75,6 +75,30 @@ public class PlanCommandTests
         Assert.Contains("does not exist", missing.Err);
     }
 
+    [Theory]
+    [InlineData("normalization = groupnorm\n  groups = 4", "model.normalization = groupnorm")]
+    [InlineData("groups = 4", "groups does not apply to model fc")]
+    [InlineData("weight_scale = kaiming", "model.weight_scale = kaiming")]
+    public void A_pair_the_parameter_table_rules_out_stops_plan_with_one_line(string addition, string expected)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"sweep-plan-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var spec = Path.Combine(folder, "fc.conf");
+            File.WriteAllText(spec, File.ReadAllText(Quickstart).Replace("  normalization = none\n", "  " + addition + "\n"));
+            var (exit, output, error) = Plan(spec, null);
+            Assert.Equal(2, exit);
+            Assert.Contains(expected, error);
+            Assert.Single(error.TrimEnd().Split('\n'));
+            Assert.DoesNotContain("s1-t", output);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public void Two_processes_print_identical_plans()
     {

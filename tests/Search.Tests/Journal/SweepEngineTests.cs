@@ -117,6 +117,22 @@ public class SweepEngineTests
     }
 
     [Fact]
+    public void A_final_failure_is_terminal_at_once_whatever_retries_are_left()
+    {
+        var (_, state) = Started(TestSpecs.Spec(stage1: 2, stage2: 0, maxRetries: 2));
+        state = Dispatch(state, "w1", 1);
+        var events = _engine.Fail(state, "s1-t0001", "configuration error in parameter 'groups': groups 3 does not divide 32", "w1", final: true);
+        var failed = Assert.IsType<TrialFailed>(events[0]);
+        Assert.True(failed.Terminal);
+        Assert.Equal(1, failed.Attempt);
+        state = state.ApplyAll(events);
+        Assert.Equal(TrialStatus.Failed, state.GetTrial("s1-t0001").Status);
+        Assert.Equal(1, state.GetTrial("s1-t0001").Attempts);
+        Assert.Contains("'groups'", state.GetTrial("s1-t0001").FailureReason);
+        Assert.DoesNotContain(state.Pending, p => p.TrialId == "s1-t0001");
+    }
+
+    [Fact]
     public void Failures_are_retried_up_to_the_limit_then_terminal()
     {
         var (_, state) = Started(TestSpecs.Spec(stage1: 2, stage2: 0, maxRetries: 2));

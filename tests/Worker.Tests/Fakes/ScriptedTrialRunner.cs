@@ -1,16 +1,18 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using Sweep.Search.Parameters;
 using Sweep.Search.Trials;
 using Sweep.Worker.Trials;
 
 namespace Sweep.Worker.Tests.Fakes;
 
 /// <summary>What a scripted trial does.</summary>
-public enum TrialScript { Train, BlockUntilCancelled, Throw }
+public enum TrialScript { Train, BlockUntilCancelled, Throw, BadConfiguration }
 
 /// <summary>
 /// A trial runner without TorchSharp: "trains" for the budget's epochs with a short pause per epoch,
-/// reporting each one, or blocks until cancelled, or throws. Records what ran and how many ran at once.
+/// reporting each one, or blocks until cancelled, or throws (a plain failure, or a configuration error as the
+/// parameter table reports it). Records what ran and how many ran at once.
 /// </summary>
 public sealed class ScriptedTrialRunner(TrialScript script, TimeSpan epochPause) : ITrialRunner
 {
@@ -36,6 +38,8 @@ public sealed class ScriptedTrialRunner(TrialScript script, TimeSpan epochPause)
             {
                 case TrialScript.Throw:
                     throw new InvalidOperationException("scripted failure");
+                case TrialScript.BadConfiguration:
+                    throw new TrialParameterException("groups", "groups 3 does not divide conv channel count 32");
                 case TrialScript.BlockUntilCancelled:
                     cancellation.WaitHandle.WaitOne(TimeSpan.FromSeconds(30));
                     return Result(TrialStatus.Cancelled, train, val);
