@@ -1,4 +1,5 @@
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
+using Sweep.Search.Progress;
 using Sweep.Search.Trials;
 
 namespace Sweep.Contract.Protocol;

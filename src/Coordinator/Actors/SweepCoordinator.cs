@@ -4,7 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Persistence;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;
 

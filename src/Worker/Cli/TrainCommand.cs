@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Sweep.Contract.Cli;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
@@ -85,7 +87,7 @@ public static class TrainCommand
         TrainingOutcome outcome;
         try
         {
-            outcome = TrialRunner.Run(settings, dataDirectory, device, threads, request.CheckpointDirectory,
+            outcome = ModelTraining.Train(settings, dataDirectory, device, threads, request.CheckpointDirectory,
                 line => output.WriteLine(line),
                 report => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  epoch {report.Epoch}: mean loss {report.Loss:F4}, {report.Seconds:F1} s")),
@@ -101,14 +103,14 @@ public static class TrainCommand
             // Anything else (e.g. libtorch running out of memory) fails the trial, not the caller's scripts.
             error.WriteLine($"sweep train: training failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
             if (request.Json)
-                output.WriteLine(TrialRunner.ToJson(new TrainingOutcome(TrainingStatus.Failed, 0, 0, [], [], double.NaN, 0, null)));
+                output.WriteLine(OutcomeJson(new TrainingOutcome(TrainingStatus.Failed, 0, 0, [], [], double.NaN, 0, null)));
             return ExitCodes.Unfinished;
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{TrainingOutcome.StatusName(outcome.Status)}: best val_acc {outcome.BestValAcc:F4} at epoch {outcome.BestEpoch}; {outcome.Seconds:F1} s"));
         if (request.Json)
-            output.WriteLine(TrialRunner.ToJson(outcome));
+            output.WriteLine(OutcomeJson(outcome));
         output.Flush();
         return outcome.Status switch
         {
@@ -134,4 +136,26 @@ public static class TrainCommand
 
     private static string Describe(SolverOptions o) => string.Create(CultureInfo.InvariantCulture,
         $"{Sweep.Models.Training.Optim.UpdateRule.Name(o.UpdateRule)} lr {o.EffectiveLearningRate:G4}, momentum {o.Momentum:G4}, lr_decay {o.LrDecay:G4}, batch {o.BatchSize}, epochs {o.Epochs}, seed {o.Seed}");
+
+    /// <summary>
+    /// The outcome as one JSON object with snake_case fields: best_val_acc, best_epoch, train_acc_history,
+    /// val_acc_history, final_loss (null when not finite), seconds, status, and checkpoint_path when a checkpoint was
+    /// written; the same fields a worker reports for a sweep trial.
+    /// </summary>
+    public static string OutcomeJson(TrainingOutcome outcome)
+    {
+        var json = new JsonObject
+        {
+            ["best_val_acc"] = outcome.BestValAcc,
+            ["best_epoch"] = outcome.BestEpoch,
+            ["train_acc_history"] = new JsonArray(outcome.TrainAccHistory.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+            ["val_acc_history"] = new JsonArray(outcome.ValAccHistory.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+            ["final_loss"] = double.IsFinite(outcome.FinalLoss) ? outcome.FinalLoss : null,
+            ["seconds"] = Math.Round(outcome.Seconds, 3),
+            ["status"] = TrainingOutcome.StatusName(outcome.Status),
+        };
+        if (outcome.CheckpointPath is { } path)
+            json["checkpoint_path"] = path;
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    }
 }

@@ -12,7 +12,7 @@ namespace Sweep.Worker.Trials;
 
 /// <summary>
 /// Runs a trial for real: maps its parameters to model and solver settings (<see cref="TrialSettings"/>) and
-/// trains it with the training core's <see cref="TrialRunner"/> (model built on the slot's device from the trial
+/// trains it with <see cref="ModelTraining"/> (model built on the slot's device from the trial
 /// seed, Solver) on the CIFAR-10 data this process loaded once (the loader caches it; every trial gets views of
 /// the same tensors). The best-val weights go to a per-trial checkpoint folder; every tensor the trial made is
 /// freed (dispose scope) before it returns.
@@ -48,7 +48,7 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         TrainingOutcome outcome;
         using (torch.NewDisposeScope())
         {
-            outcome = TrialRunner.Run(settings, dataDirectory, device, slot.Threads,
+            outcome = ModelTraining.Train(settings, dataDirectory, device, slot.Threads,
                 Path.Combine(slot.CheckpointDirectory, trial.TrialId), log: null,
                 report => onEpoch(new TrialEpochProgress(report.Epoch, report.Loss, report.TrainAcc, report.ValAcc, report.Seconds)),
                 cancellation);

@@ -4,7 +4,7 @@ using Akka.Configuration;
 using Sweep.Contract.Configuration;
 using Sweep.Contract.Protocol;
 using Sweep.Contract.Serialization;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Serialization;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;

@@ -1,20 +1,13 @@
 using System.Diagnostics;
 using Sweep.Coordinator.Cli;
+using Sweep.TestSupport;
 
 namespace Sweep.Coordinator.Tests.Cli;
 
 /// <summary>`sweep plan`: deterministic text per spec and seed, other seeds other configs, bad specs exit 2 with one line.</summary>
 public class PlanCommandTests
 {
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Sweep.sln")) && Directory.Exists(Path.Combine(dir.FullName, "hocon", "sweeps")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("no folder above the test binaries holds Sweep.sln and hocon/sweeps");
-    }
-
-    private static string Quickstart => Path.Combine(RepoRoot(), "hocon", "sweeps", "quickstart.conf");
+    private static string Quickstart => Path.Combine(RepoPaths.Root(), "hocon", "sweeps", "quickstart.conf");
 
     private static (int Exit, string Out, string Err) Plan(string spec, long? seed)
     {

@@ -4,7 +4,7 @@ using Sweep.Contract.Protocol;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
 using Sweep.Worker.Actors;
-using Sweep.Worker.Tests.Fakes;
+using Sweep.TestSupport;
 using Sweep.Worker.Trials;
 using Xunit.Abstractions;
 

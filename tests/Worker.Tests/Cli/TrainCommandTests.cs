@@ -1,3 +1,4 @@
+using Sweep.TestSupport;
 using System.Text.Json;
 using Sweep.Search.Parameters;
 using Sweep.Worker.Cli;
@@ -68,7 +69,7 @@ public class TrainCommandTests
         var error = new StringWriter();
         var request = new TrainCommand.TrainRequest(
             new Dictionary<string, string> { ["model"] = "fc", ["hidden_dims"] = "20", ["num_train"] = "100", ["epochs"] = "3" },
-            RealCifar.Directory, "cpu", Threads: null, Json: true, CheckpointDirectory: null);
+            RepoPaths.CifarDirectory(), "cpu", Threads: null, Json: true, CheckpointDirectory: null);
 
         var exit = TrainCommand.Run(request, output, error, new CancellationToken(canceled: true));
 
@@ -81,7 +82,7 @@ public class TrainCommandTests
     [Fact]
     public void A_tiny_run_prints_the_solver_lines_and_ends_with_the_outcome_json()
     {
-        var (exit, output, error) = Run("train", "--data", RealCifar.Directory, "--model", "fc", "--hidden-dims", "50",
+        var (exit, output, error) = Run("train", "--data", RepoPaths.CifarDirectory(), "--model", "fc", "--hidden-dims", "50",
             "--num-train", "200", "--epochs", "2", "--batch-size", "50", "--update-rule", "adam", "--learning-rate", "1e-3",
             "--seed", "3", "--threads", "1", "--json");
 

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Parameters;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;

@@ -1,10 +1,10 @@
 using FsCheck.Xunit;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Serialization;
 using Sweep.Search.Tests.Support;
 using Sweep.Search.Trials;
 
-namespace Sweep.Search.Tests.Journal;
+namespace Sweep.Search.Tests.Engine;
 
 /// <summary>
 /// Random interleavings of everything a coordinator sees (dispatches, epoch reports, results, duplicate and late

@@ -1,11 +1,12 @@
 using System.Collections.Immutable;
 using System.Text.Json.Serialization;
+using Sweep.Search.Progress;
 using Sweep.Search.Sampling;
 using Sweep.Search.Serialization;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;
 
-namespace Sweep.Search.Journal;
+namespace Sweep.Search.Engine;
 
 /// <summary>One trial as the sweep state tracks it.</summary>
 /// <param name="Spec">What to run.</param>

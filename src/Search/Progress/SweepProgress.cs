@@ -1,8 +1,10 @@
 using System.Collections.Immutable;
+using Sweep.Search.Engine;
+using Sweep.Search.Reporting;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
 
-namespace Sweep.Search.Journal;
+namespace Sweep.Search.Progress;
 
 /// <summary>A running trial as a status display shows it.</summary>
 public sealed record RunningTrialInfo(string TrialId, int Stage, string Worker, int Epoch, int Epochs, double? LatestValAcc, TimeSpan Elapsed);
@@ -34,20 +36,16 @@ public sealed record SweepProgress(
         var header = IsCompleted ? $"sweep {Name}: completed" : $"sweep {Name}: stage {Stage} of {StageCount}";
         builder.Append(inv, $"{header} | {Counts}");
         if (Best is { } best) builder.Append(inv, $" | best {best.TrialId} val {best.BestValAcc:0.0000} (epoch {best.BestEpoch})");
-        if (Eta is { } eta && !IsCompleted) builder.Append(inv, $" | ETA {FormatDuration(eta)}");
+        if (Eta is { } eta && !IsCompleted) builder.Append(inv, $" | ETA {DisplayText.Duration(eta)}");
         builder.AppendLine();
         foreach (var r in Running)
         {
             var acc = r.LatestValAcc is { } v ? v.ToString("0.0000", inv) : "-";
-            builder.AppendLine(inv, $"  {r.TrialId} on {r.Worker}: epoch {r.Epoch}/{r.Epochs}, val {acc}, {FormatDuration(r.Elapsed)}");
+            builder.AppendLine(inv, $"  {r.TrialId} on {r.Worker}: epoch {r.Epoch}/{r.Epochs}, val {acc}, {DisplayText.Duration(r.Elapsed)}");
         }
         return builder.ToString();
     }
 
-    public static string FormatDuration(TimeSpan span) =>
-        span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m" :
-        span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s" :
-        $"{Math.Max(0, (int)Math.Round(span.TotalSeconds))}s";
 
     internal static SweepProgress Of(SweepState state, DateTimeOffset now)
     {

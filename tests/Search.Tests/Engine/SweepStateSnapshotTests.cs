@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Serialization;
 using Sweep.Search.Tests.Support;
 using Sweep.Search.Trials;
 using Xunit.Abstractions;
 
-namespace Sweep.Search.Tests.Journal;
+namespace Sweep.Search.Tests.Engine;
 
 public class SweepStateSnapshotTests(ITestOutputHelper output)
 {

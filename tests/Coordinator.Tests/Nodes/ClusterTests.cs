@@ -8,14 +8,14 @@ using Sweep.Coordinator.Actors;
 using Sweep.Coordinator.Nodes;
 using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Tests.Support;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Trials;
 using Sweep.Worker.Hosting;
-using Sweep.Worker.Tests.Fakes;
+using Sweep.TestSupport;
 using Sweep.Worker.Trials;
 using Xunit.Abstractions;
 
-namespace Sweep.Coordinator.Tests.Cluster;
+namespace Sweep.Coordinator.Tests.Nodes;
 
 /// <summary>
 /// A real cluster in one process: a coordinator node and worker nodes, each its own ActorSystem talking over

@@ -4,7 +4,7 @@ using Sweep.Search.Parameters;
 using Sweep.Search.Trials;
 using Sweep.Worker.Trials;
 
-namespace Sweep.Worker.Tests.Fakes;
+namespace Sweep.TestSupport;
 
 /// <summary>What a scripted trial does.</summary>
 public enum TrialScript { Train, BlockUntilCancelled, Throw, BadConfiguration }

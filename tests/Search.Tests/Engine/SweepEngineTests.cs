@@ -1,11 +1,11 @@
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Planning;
 using Sweep.Search.Sampling;
 using Sweep.Search.Specs;
 using Sweep.Search.Tests.Support;
 using Sweep.Search.Trials;
 
-namespace Sweep.Search.Tests.Journal;
+namespace Sweep.Search.Tests.Engine;
 
 public class SweepEngineTests
 {

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;
 
-namespace Sweep.Search.Journal;
+namespace Sweep.Search.Engine;
 
 /// <summary>
 /// A fact about a sweep, persisted in the journal before the coordinator acts on it. Applying a sweep's events in

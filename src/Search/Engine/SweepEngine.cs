@@ -5,7 +5,7 @@ using Sweep.Search.Sampling;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;
 
-namespace Sweep.Search.Journal;
+namespace Sweep.Search.Engine;
 
 /// <summary>
 /// The sweep's decisions as a pure function of (state, input): each method returns the events to persist, and
