@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Sweep.Models.Layers;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;

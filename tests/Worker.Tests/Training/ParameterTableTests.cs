@@ -174,25 +174,25 @@ public sealed class ParameterTableTests
         var model = settings.Model;
         return name switch
         {
-            "hidden_dims" => model switch { Models.Models.FullyConnectedNetSpec fc => List(fc.HiddenDims), Models.Models.ConvNetSpec cnn => List(cnn.HiddenDims), _ => null },
-            "num_filters" => (double)((Models.Models.ThreeLayerConvNetSpec)model).NumFilters,
-            "filter_size" => (double)((Models.Models.ThreeLayerConvNetSpec)model).FilterSize,
-            "hidden_dim" => (double)((Models.Models.ThreeLayerConvNetSpec)model).HiddenDim,
-            "conv_channels" => List(((Models.Models.ConvNetSpec)model).ConvChannels),
-            "pool_after" => List(((Models.Models.ConvNetSpec)model).PoolAfter),
+            "hidden_dims" => model switch { Models.Networks.FullyConnectedNetSpec fc => List(fc.HiddenDims), Models.Networks.ConvNetSpec cnn => List(cnn.HiddenDims), _ => null },
+            "num_filters" => (double)((Models.Networks.ThreeLayerConvNetSpec)model).NumFilters,
+            "filter_size" => (double)((Models.Networks.ThreeLayerConvNetSpec)model).FilterSize,
+            "hidden_dim" => (double)((Models.Networks.ThreeLayerConvNetSpec)model).HiddenDim,
+            "conv_channels" => List(((Models.Networks.ConvNetSpec)model).ConvChannels),
+            "pool_after" => List(((Models.Networks.ConvNetSpec)model).PoolAfter),
             "normalization" => (model switch
             {
-                Models.Models.FullyConnectedNetSpec fc => fc.Normalization,
-                Models.Models.ConvNetSpec cnn => cnn.Normalization,
+                Models.Networks.FullyConnectedNetSpec fc => fc.Normalization,
+                Models.Networks.ConvNetSpec cnn => cnn.Normalization,
                 _ => throw new InvalidOperationException(),
             }).ToString().ToLowerInvariant(),
-            "groups" => (double)((Models.Models.ConvNetSpec)model).Groups,
-            "dropout" => model switch { Models.Models.FullyConnectedNetSpec fc => fc.Dropout, Models.Models.ConvNetSpec cnn => cnn.Dropout, _ => null },
+            "groups" => (double)((Models.Networks.ConvNetSpec)model).Groups,
+            "dropout" => model switch { Models.Networks.FullyConnectedNetSpec fc => fc.Dropout, Models.Networks.ConvNetSpec cnn => cnn.Dropout, _ => null },
             "weight_scale" => model switch
             {
-                Models.Models.FullyConnectedNetSpec fc => fc.WeightScale,
-                Models.Models.ThreeLayerConvNetSpec tlc => tlc.WeightScale,
-                Models.Models.ConvNetSpec cnn => cnn.WeightScale,
+                Models.Networks.FullyConnectedNetSpec fc => fc.WeightScale,
+                Models.Networks.ThreeLayerConvNetSpec tlc => tlc.WeightScale,
+                Models.Networks.ConvNetSpec cnn => cnn.WeightScale,
                 _ => null,
             },
             "reg" => model.Reg,

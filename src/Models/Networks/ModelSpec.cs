@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>Which normalization layer sits between each affine/conv layer and its ReLU.</summary>
 public enum Normalization { None, BatchNorm, LayerNorm, GroupNorm }

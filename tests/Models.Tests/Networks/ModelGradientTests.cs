@@ -1,10 +1,10 @@
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Models.Tests.Support;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Sweep.Models.Tests.Models;
+namespace Sweep.Models.Tests.Networks;
 
 /// <summary>Whole-model gradient checks of digest §6, float64, numeric gradients of the scalar loss.</summary>
 public class ModelGradientTests(ITestOutputHelper output)

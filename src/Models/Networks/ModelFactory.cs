@@ -1,7 +1,8 @@
+using Sweep.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>
 /// Builds a <see cref="ClassifierModel"/> from its spec. Initialization draws from a CPU generator seeded
@@ -29,14 +30,5 @@ public static class ModelFactory
         return model;
     }
 
-    private static Generator DropoutGenerator(long seed, Device device) => new(DeriveSeed(seed, stream: 1), device);
-
-    /// <summary>SplitMix64 of (seed, stream): independent, reproducible seeds for a trial's separate random streams.</summary>
-    internal static ulong DeriveSeed(long seed, ulong stream)
-    {
-        var z = unchecked((ulong)seed + 0x9E3779B97F4A7C15UL * (stream + 1));
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    private static Generator DropoutGenerator(long seed, Device device) => new(SeedStreams.Derive(seed, SeedStreams.Dropout), device);
 }

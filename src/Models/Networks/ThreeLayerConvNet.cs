@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>
 /// The seeds' ThreeLayerConvNet (digest §3.3): conv(same) - ReLU - 2x2 max pool - affine - ReLU - affine,

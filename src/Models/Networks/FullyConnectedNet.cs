@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>
 /// The seeds' FullyConnectedNet (digest §3.1): {affine - [norm] - ReLU - [dropout]} x (L-1) - affine.

@@ -2,7 +2,7 @@ using Sweep.Models.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>
 /// Builds the normalization and dropout layers of a model in the implementation the spec asks for, and

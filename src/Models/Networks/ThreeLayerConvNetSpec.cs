@@ -1,4 +1,4 @@
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>
 /// ThreeLayerConvNet of digest §3.3: conv(same padding, stride 1) - ReLU - 2x2 max pool - affine - ReLU - affine.

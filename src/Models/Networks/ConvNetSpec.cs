@@ -1,4 +1,4 @@
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>
 /// A configurable ConvNet: [conv3x3(same) - norm - ReLU] for each entry of <see cref="ConvChannels"/>, a 2x2

@@ -1,4 +1,4 @@
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>
 /// FullyConnectedNet of digest §3.1: {affine - [batchnorm|layernorm] - ReLU - [dropout]} x (L-1) - affine,

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Sweep.Models.Models;
+namespace Sweep.Models.Networks;
 
 /// <summary>
 /// [conv3x3(same) - norm - ReLU] x K with a 2x2 max pool after the listed convs, then

@@ -1,9 +1,9 @@
 using Sweep.Models.Layers;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Sweep.Models.Tests.Models;
+namespace Sweep.Models.Tests.Networks;
 
 public class ModelFactoryTests
 {
