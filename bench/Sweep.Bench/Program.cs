@@ -55,7 +55,7 @@ public static class Program
         }
     }
 
-    /// <summary>Per-step time of the challenge CNN (digest §3.4, batch 64) with Sweep's spatial BN vs nn.BatchNorm2d.</summary>
+    /// <summary>Per-step time of the challenge CNN (docs/seed-formulas.md §3.4, batch 64) with Sweep's spatial BN vs nn.BatchNorm2d.</summary>
     private static void BnStep(BenchOptions options, Device device)
     {
         var result = Compare(ConvNetSpec.Challenge, batch: 64, options, device);

@@ -23,7 +23,7 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
     /// <summary>The weight matrices and kernels that <see cref="RegularizationLoss"/> covers, in layer order.</summary>
     public abstract IReadOnlyList<Tensor> RegularizedWeights { get; }
 
-    /// <summary>Mean softmax cross-entropy of the scores for <paramref name="input"/> plus the L2 term (digest §2, §3.1).</summary>
+    /// <summary>Mean softmax cross-entropy of the scores for <paramref name="input"/> plus the L2 term (docs/seed-formulas.md §2, §3.1).</summary>
     public Tensor Loss(Tensor input, Tensor labels)
     {
         using var scope = NewDisposeScope();
@@ -55,7 +55,7 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
         base.Dispose(disposing);
     }
 
-    /// <summary>Casts the input batch to the model's dtype, as the seeds' models do (digest §1.1).</summary>
+    /// <summary>Casts the input batch to the model's dtype, as the seeds' models do (docs/seed-formulas.md §1.1).</summary>
     protected static Tensor ToModelType(Tensor input, ScalarType dtype) =>
         input.dtype == dtype ? input : input.to_type(dtype);
 }

@@ -6,7 +6,7 @@ namespace Sweep.Models.Networks;
 
 /// <summary>
 /// [conv3x3(same) - norm - ReLU] x K with a 2x2 max pool after the listed convs, then
-/// [affine - ReLU - dropout] x M and a final affine; <see cref="ConvNetSpec.Challenge"/> is digest §3.4's CNN.
+/// [affine - ReLU - dropout] x M and a final affine; <see cref="ConvNetSpec.Challenge"/> is the challenge CNN of docs/seed-formulas.md §3.4.
 /// </summary>
 public sealed class ConvNet : ClassifierModel
 {

@@ -4,7 +4,7 @@ namespace Sweep.Models.Networks;
 /// A configurable ConvNet: [conv3x3(same) - norm - ReLU] for each entry of <see cref="ConvChannels"/>, a 2x2
 /// max pool (stride 2) after every 1-based conv index listed in <see cref="PoolAfter"/>, then
 /// [affine - ReLU - dropout] for each of <see cref="HiddenDims"/> and a final affine to the classes.
-/// <see cref="Challenge"/> is the CIFAR-10 challenge CNN of digest §3.4.
+/// <see cref="Challenge"/> is the CIFAR-10 challenge CNN of docs/seed-formulas.md §3.4.
 /// </summary>
 public sealed record ConvNetSpec : ModelSpec
 {
@@ -41,7 +41,7 @@ public sealed record ConvNetSpec : ModelSpec
     /// </summary>
     public double? WeightScale { get; init; }
 
-    /// <summary>The challenge CNN of digest §3.4: ((conv-BN-ReLU)x2 - maxpool)x2 - affine(4096 -> 10), PyTorch default init.</summary>
+    /// <summary>The challenge CNN of docs/seed-formulas.md §3.4: ((conv-BN-ReLU)x2 - maxpool)x2 - affine(4096 -> 10), PyTorch default init.</summary>
     public static ConvNetSpec Challenge { get; } =
         new([32, 32, 64, 64], [2, 4], []) { Normalization = Normalization.BatchNorm };
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Sweep.Models.Networks;
 
 /// <summary>
-/// The seeds' FullyConnectedNet (digest §3.1): {affine - [norm] - ReLU - [dropout]} x (L-1) - affine.
+/// The seeds' FullyConnectedNet (docs/seed-formulas.md §3.1): {affine - [norm] - ReLU - [dropout]} x (L-1) - affine.
 /// Affine weights are stored PyTorch-style as (out, in), the transpose of the seeds' (in, out).
 /// </summary>
 public sealed class FullyConnectedNet : ClassifierModel

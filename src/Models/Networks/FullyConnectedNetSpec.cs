@@ -1,7 +1,7 @@
 namespace Sweep.Models.Networks;
 
 /// <summary>
-/// FullyConnectedNet of digest §3.1: {affine - [batchnorm|layernorm] - ReLU - [dropout]} x (L-1) - affine,
+/// FullyConnectedNet of docs/seed-formulas.md §3.1: {affine - [batchnorm|layernorm] - ReLU - [dropout]} x (L-1) - affine,
 /// with L = HiddenDims.Count + 1. Weights ~ N(0, WeightScale^2), zero biases, gamma 1, beta 0.
 /// </summary>
 public sealed record FullyConnectedNetSpec : ModelSpec

@@ -49,7 +49,7 @@ internal static class LayerFactory
             ? new InvertedDropout(dropProbability, generator)
             : nn.Dropout(dropProbability);
 
-    /// <summary>Seed convention: weights ~ N(0, ws^2), biases zero (digest §3.1, §3.3).</summary>
+    /// <summary>Seed convention: weights ~ N(0, ws^2), biases zero (docs/seed-formulas.md §3.1, §3.3).</summary>
     public static void InitNormal(Tensor weight, Tensor? bias, double weightScale, Generator generator)
     {
         using var _ = no_grad();

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Sweep.Models.Networks;
 
 /// <summary>
-/// The seeds' ThreeLayerConvNet (digest §3.3): conv(same) - ReLU - 2x2 max pool - affine - ReLU - affine,
+/// The seeds' ThreeLayerConvNet (docs/seed-formulas.md §3.3): conv(same) - ReLU - 2x2 max pool - affine - ReLU - affine,
 /// every weight ~ N(0, ws^2), every bias zero. The flatten order is (F, H/2, W/2), as in the seeds.
 /// </summary>
 public sealed class ThreeLayerConvNet : ClassifierModel

@@ -1,7 +1,7 @@
 namespace Sweep.Models.Networks;
 
 /// <summary>
-/// ThreeLayerConvNet of digest §3.3: conv(same padding, stride 1) - ReLU - 2x2 max pool - affine - ReLU - affine.
+/// ThreeLayerConvNet of docs/seed-formulas.md §3.3: conv(same padding, stride 1) - ReLU - 2x2 max pool - affine - ReLU - affine.
 /// All weights ~ N(0, WeightScale^2), all biases zero. Defaults are the seed's.
 /// </summary>
 public sealed record ThreeLayerConvNetSpec : ModelSpec

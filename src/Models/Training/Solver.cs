@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Sweep.Models.Training;
 
 /// <summary>
-/// Trains a classifier with the seed Solver's semantics (digest §5): iterations_per_epoch =
+/// Trains a classifier with the seed Solver's semantics (docs/seed-formulas.md §5): iterations_per_epoch =
 /// max(N / batch_size, 1); minibatches drawn uniformly with replacement; an accuracy check after the
 /// first update, at every epoch end and at the last iteration (train accuracy on 1,000 sampled
 /// training images, val accuracy on the whole val set); the learning rate decayed per epoch; the

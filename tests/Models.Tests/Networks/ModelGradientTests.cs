@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Tests.Networks;
 
-/// <summary>Whole-model gradient checks of digest §6, float64, numeric gradients of the scalar loss.</summary>
+/// <summary>Whole-model gradient checks of docs/seed-formulas.md §6, float64, numeric gradients of the scalar loss.</summary>
 public class ModelGradientTests(ITestOutputHelper output)
 {
     private static FullyConnectedNetSpec SmallFc(Normalization normalization = Normalization.None, double reg = 0, double dropout = 0) =>
@@ -56,7 +56,7 @@ public class ModelGradientTests(ITestOutputHelper output)
         var model = ModelFactory.Create(SmallFc(reg: reg), CPU, seed: 231);
         var (x, y) = RandomBatch(1, 2, [15], 10);
         var errors = CheckAll(model, x, y, 1e-5);
-        // Digest §6: "~1e-7 or less; W2 ~1e-5 OK at reg 0" (seeds up to 2.2e-5 on W2).
+        // docs/seed-formulas.md §6: "~1e-7 or less; W2 ~1e-5 OK at reg 0" (seeds up to 2.2e-5 on W2).
         Assert.All(errors, e => Assert.True(e.Value < 1e-4, $"{e.Key} {e.Value:E2}"));
         Assert.True(errors.Where(e => e.Key.EndsWith("bias")).All(e => e.Value < 1e-6));
     }
@@ -72,7 +72,7 @@ public class ModelGradientTests(ITestOutputHelper output)
         // pinned exactly against the built-in layer below.
         var (x, y) = RandomBatch(2, 10, [15], 10);
         var errors = CheckAll(model, x, y, 1e-5);
-        // Digest §6: W 1e-4..1e-10; gamma/beta 1e-8..1e-9; biases feeding BN have ~0 true gradient.
+        // docs/seed-formulas.md §6: W 1e-4..1e-10; gamma/beta 1e-8..1e-9; biases feeding BN have ~0 true gradient.
         Assert.All(errors.Where(e => e.Key.StartsWith("affine") && e.Key.EndsWith("weight")), e => Assert.True(e.Value < 1e-4, $"{e.Key} {e.Value:E2}"));
         Assert.All(errors.Where(e => e.Key.StartsWith("norm")), e => Assert.True(e.Value < 1e-6, $"{e.Key} {e.Value:E2}"));
         Assert.True(errors["affine.2.bias"] < 1e-7);
@@ -117,7 +117,7 @@ public class ModelGradientTests(ITestOutputHelper output)
         var model = ModelFactory.Create(SmallFc(dropout: dropout), CPU, seed: 231);
         var (x, y) = RandomBatch(4, 2, [15], 10);
         var errors = CheckAll(model, x, y, 1e-5, () => model.DropoutGenerator!.manual_seed(123));
-        // Digest §6: FC + dropout ~1e-6 or less, W2 ~1e-5 acceptable.
+        // docs/seed-formulas.md §6: FC + dropout ~1e-6 or less, W2 ~1e-5 acceptable.
         Assert.All(errors, e => Assert.True(e.Value < 1e-4, $"{e.Key} {e.Value:E2}"));
     }
 
@@ -133,7 +133,7 @@ public class ModelGradientTests(ITestOutputHelper output)
         var model = ModelFactory.Create(spec, CPU, seed: 231);
         var (x, y) = RandomBatch(5, 2, [3, 16, 16], 10);
         var errors = CheckAll(model, x, y, 1e-6);
-        // Digest §6: "up to ~1e-2" (seeds W2 1.8e-2, W1 up to 0.099 in ECE). The seeds check at their default
+        // docs/seed-formulas.md §6: "up to ~1e-2" (seeds W2 1.8e-2, W1 up to 0.099 in ECE). The seeds check at their default
         // weight_scale 1e-3, where gradients are so small that h = 1e-6 differences are mostly rounding;
         // ws 1e-2 keeps the same architecture but makes the comparison informative (errors here ~1e-5).
         Assert.All(errors, e => Assert.True(e.Value < 2e-2, $"{e.Key} {e.Value:E2}"));
@@ -156,7 +156,7 @@ public class ModelGradientTests(ITestOutputHelper output)
         if (normalization == Normalization.BatchNorm)
         {
             // A per-channel conv bias is cancelled by the batch mean that follows it: its true gradient is 0,
-            // so (as digest §6 notes for FC biases feeding BN) only its size is meaningful, not a relative error.
+            // so (as docs/seed-formulas.md §6 notes for FC biases feeding BN) only its size is meaningful, not a relative error.
             foreach (var (name, parameter) in model.named_parameters().Where(p => p.name.StartsWith("conv") && p.name.EndsWith("bias")))
             {
                 Assert.True(parameter.grad!.abs().max().item<double>() < 1e-12, name);

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Tests.Training;
 
-/// <summary>Digest §7.4: the seed models overfit a small slice of the real training data.</summary>
+/// <summary>docs/seed-formulas.md §7.4: the seed models overfit a small slice of the real training data.</summary>
 public class OverfitTests
 {
     [Fact]
