@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Sweep.Models.Layers;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Bench.Stress;
 using Sweep.Models.Runtime;
 using TorchSharp;
@@ -59,7 +59,7 @@ public static class Program
         }
     }
 
-    /// <summary>Per-step time of the challenge CNN (digest §3.4, batch 64) with Sweep's spatial BN vs nn.BatchNorm2d.</summary>
+    /// <summary>Per-step time of the challenge CNN (docs/seed-formulas.md §3.4, batch 64) with Sweep's spatial BN vs nn.BatchNorm2d.</summary>
     private static void BnStep(BenchOptions options, Device device)
     {
         var result = Compare(ConvNetSpec.Challenge, batch: 64, options, device);

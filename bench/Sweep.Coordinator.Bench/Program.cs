@@ -6,7 +6,7 @@ using Akka.Persistence;
 using Sweep.Contract.Configuration;
 using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Persistence;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;

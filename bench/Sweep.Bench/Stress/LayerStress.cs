@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Sweep.Models.Layers;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Models.Training.Optim;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,4 +1,5 @@
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
+using Sweep.Search.Progress;
 using Sweep.Search.Trials;
 
 namespace Sweep.Contract.Protocol;
@@ -42,8 +43,12 @@ public sealed record TrialEpochReport(
 /// <summary>Worker -> coordinator: a trial ended (completed, diverged or cancelled). Re-sent until acknowledged.</summary>
 public sealed record TrialFinished(string WorkerId, string TrialId, TrialResult Result) : ISweepWire;
 
-/// <summary>Worker -> coordinator: a trial threw; the coordinator retries it up to the spec's limit. Re-sent until acknowledged.</summary>
-public sealed record TrialErrored(string WorkerId, string TrialId, string Reason) : ISweepWire;
+/// <summary>
+/// Worker -> coordinator: a trial threw. The coordinator retries it up to the spec's max_retries, unless
+/// <paramref name="Final"/>: a configuration error (the reason names the parameter) fails the same way every time,
+/// so the trial fails for good at once. Re-sent until acknowledged.
+/// </summary>
+public sealed record TrialErrored(string WorkerId, string TrialId, string Reason, bool Final = false) : ISweepWire;
 
 /// <summary>Coordinator -> worker: the outcome of this trial is journaled (or was a duplicate); stop re-sending it.</summary>
 public sealed record TrialOutcomeAcknowledged(string TrialId) : ISweepWire;

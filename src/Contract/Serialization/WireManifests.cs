@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 using Sweep.Contract.Protocol;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 
 namespace Sweep.Contract.Serialization;
 

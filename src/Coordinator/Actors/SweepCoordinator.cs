@@ -4,7 +4,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Persistence;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;
 
@@ -161,7 +161,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     private void OnErrored(TrialErrored errored)
     {
         var replyTo = Sender;
-        var events = _engine.Fail(_state, errored.TrialId, errored.Reason, errored.WorkerId);
+        var events = _engine.Fail(_state, errored.TrialId, errored.Reason, errored.WorkerId, final: errored.Final);
         if (events.Count == 0)
         {
             _log.Info("failure of trial {0} from {1} ignored: {2}", errored.TrialId, errored.WorkerId, IgnoredBecause(_state.FindTrial(errored.TrialId)));

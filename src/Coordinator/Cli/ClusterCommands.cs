@@ -3,7 +3,7 @@ using Sweep.Contract.Cli;
 using Sweep.Contract.Nodes;
 using Sweep.Coordinator.LocalWorkers;
 using Sweep.Coordinator.Persistence;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Reporting;
 using Sweep.Search.Specs;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Sweep.Contract.Cli;
 using Sweep.Coordinator.Persistence;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Reporting;
 
 namespace Sweep.Coordinator.Cli;

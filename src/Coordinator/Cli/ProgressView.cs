@@ -4,7 +4,8 @@ using Spectre.Console.Rendering;
 using Spectre.Console;
 using Sweep.Contract.Protocol;
 using Sweep.Coordinator.LocalWorkers;
-using Sweep.Search.Journal;
+using Sweep.Search.Progress;
+using Sweep.Search.Reporting;
 
 namespace Sweep.Coordinator.Cli;
 
@@ -94,13 +95,13 @@ internal static class ProgressView
     public static string Describe(SweepProgress p)
     {
         var best = p.Best is { } b ? $"best {b.BestValAcc.ToString("0.000", CultureInfo.InvariantCulture)} ({b.TrialId})" : "best -";
-        var eta = p.IsCompleted ? "done" : p.Eta is { } e ? "ETA " + Duration(e) : "ETA -";
+        var eta = p.IsCompleted ? "done" : p.Eta is { } e ? "ETA " + DisplayText.Duration(e) : "ETA -";
         return $"{p.Name}: stage {p.Stage}/{p.StageCount} | {p.Counts} | {best} | {eta}";
     }
 
     /// <summary>"s1-t0003 (stage 1) on 127.0.0.1:4100: epoch 2/5, val acc 0.412".</summary>
     public static string DescribeRunning(RunningTrialInfo trial) =>
-        $"{trial.TrialId} (stage {trial.Stage}) on {ShortWorker(trial.Worker)}: epoch {trial.Epoch}/{trial.Epochs}, val acc " +
+        $"{trial.TrialId} (stage {trial.Stage}) on {DisplayText.Worker(trial.Worker)}: epoch {trial.Epoch}/{trial.Epochs}, val acc " +
         (trial.LatestValAcc is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "-");
 
     private static IRenderable Render(SweepStatus status)
@@ -119,27 +120,13 @@ internal static class ProgressView
             table.AddRow(
                 Markup.Escape(trial.TrialId),
                 trial.Stage.ToString(CultureInfo.InvariantCulture),
-                Markup.Escape(ShortWorker(trial.Worker)),
+                Markup.Escape(DisplayText.Worker(trial.Worker)),
                 $"{trial.Epoch}/{trial.Epochs}",
                 trial.LatestValAcc is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "-",
-                Duration(trial.Elapsed));
+                DisplayText.Duration(trial.Elapsed));
         }
         if (p.Running.Length == 0)
             table.AddRow(new Markup(p.IsCompleted ? "[green]sweep complete[/]" : "[grey]no trial running (waiting for workers)[/]"));
         return table;
     }
-
-    /// <summary>"akka.tcp://sweep@127.0.0.1:4053/user/worker" -> "127.0.0.1:4053".</summary>
-    public static string ShortWorker(string worker)
-    {
-        var at = worker.IndexOf('@');
-        if (at < 0)
-            return worker;
-        var rest = worker[(at + 1)..];
-        var slash = rest.IndexOf('/');
-        return slash < 0 ? rest : rest[..slash];
-    }
-
-    private static string Duration(TimeSpan span) =>
-        span.TotalHours >= 1 ? $"{(int)span.TotalHours}h{span.Minutes:00}m" : span.TotalMinutes >= 1 ? $"{(int)span.TotalMinutes}m{span.Seconds:00}s" : $"{span.Seconds}s";
 }

@@ -10,7 +10,7 @@ using Sweep.Coordinator.LocalWorkers;
 using Sweep.Coordinator.Logging;
 using Sweep.Coordinator.Nodes;
 using Sweep.Coordinator.Persistence;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Reporting;
 using Sweep.Search.Specs;
 

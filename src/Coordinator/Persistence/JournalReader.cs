@@ -4,7 +4,7 @@ using Akka.Persistence;
 using Sweep.Contract.Cli;
 using Sweep.Contract.Configuration;
 using Sweep.Contract.Protocol;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 
 namespace Sweep.Coordinator.Persistence;
 

@@ -4,13 +4,13 @@ namespace Sweep.Models.Data;
 public enum CifarNormalization
 {
     /// <summary>
-    /// The NumPy seeds (digest §1.1): raw 0..255 values minus the per-pixel mean image of the training
+    /// The NumPy seeds (docs/seed-formulas.md §1.1): raw 0..255 values minus the per-pixel mean image of the training
     /// split, no scaling.
     /// </summary>
     MeanImage,
 
     /// <summary>
-    /// The PyTorch notebook (digest §1.2): ToTensor's x/255, then per channel (x - mean) / std with
+    /// The PyTorch notebook (docs/seed-formulas.md §1.2): ToTensor's x/255, then per channel (x - mean) / std with
     /// mean (0.4914, 0.4822, 0.4465) and std (0.2023, 0.1994, 0.2010).
     /// </summary>
     PerChannel,

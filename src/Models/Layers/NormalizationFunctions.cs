@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Layers;
 
-// Hand-written autograd for the normalization layers of digest §2. Layer and group norm save x_hat and
+// Hand-written autograd for the normalization layers of docs/seed-formulas.md §2. Layer and group norm save x_hat and
 // inv_std, batch norm saves x, its mean and inv_std (see its remarks), and each backward is the
 // simplified "alternative" formula
 //     dx = inv_std/M * (M*dxhat - sum(dxhat) - x_hat * sum(dxhat * x_hat)),  dxhat = dout * gamma.
@@ -158,7 +158,7 @@ internal static class Reductions
 
 /// <summary>
 /// Layer norm of (N, D) rows: statistics per row over the D features, gamma/beta of shape (D,).
-/// Arguments: x, gamma, beta, eps (double). Train and test behave identically (digest §2).
+/// Arguments: x, gamma, beta, eps (double). Train and test behave identically (docs/seed-formulas.md §2).
 /// </summary>
 internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNormFunction>
 {

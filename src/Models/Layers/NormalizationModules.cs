@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Sweep.Models.Layers;
 
 /// <summary>
-/// Batch norm with the seeds' bookkeeping (digest §2): train mode normalizes with the batch's biased
+/// Batch norm with the seeds' bookkeeping (docs/seed-formulas.md §2): train mode normalizes with the batch's biased
 /// statistics and updates running = Momentum*running + (1 - Momentum)*batch (Momentum 0.9 weights the old
 /// value); test mode uses the running statistics, which start at zero. gamma ("weight") starts at 1 and
 /// beta ("bias") at 0. Subclasses fix the input layout.
@@ -69,7 +69,7 @@ public abstract class BatchNormBase : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Vanilla batch norm of (N, D) activations, statistics per feature over the batch (digest §2).</summary>
+/// <summary>Vanilla batch norm of (N, D) activations, statistics per feature over the batch (docs/seed-formulas.md §2).</summary>
 public sealed class BatchNorm : BatchNormBase
 {
     public BatchNorm(long features, double eps = NormalizationOps.DefaultEps, double momentum = 0.9, Device? device = null, ScalarType dtype = ScalarType.Float32)
@@ -78,7 +78,7 @@ public sealed class BatchNorm : BatchNormBase
     protected override int ExpectedRank => 2;
 }
 
-/// <summary>Spatial batch norm of (N, C, H, W), statistics per channel over N, H and W (digest §2; torch's BatchNorm2d).</summary>
+/// <summary>Spatial batch norm of (N, C, H, W), statistics per channel over N, H and W (docs/seed-formulas.md §2; torch's BatchNorm2d).</summary>
 public sealed class SpatialBatchNorm : BatchNormBase
 {
     public SpatialBatchNorm(long channels, double eps = NormalizationOps.DefaultEps, double momentum = 0.9, Device? device = null, ScalarType dtype = ScalarType.Float32)
@@ -87,7 +87,7 @@ public sealed class SpatialBatchNorm : BatchNormBase
     protected override int ExpectedRank => 4;
 }
 
-/// <summary>Layer norm of (N, D): each row normalized over its features; no running statistics, train == test (digest §2).</summary>
+/// <summary>Layer norm of (N, D): each row normalized over its features; no running statistics, train == test (docs/seed-formulas.md §2).</summary>
 public sealed class LayerNorm : nn.Module<Tensor, Tensor>
 {
     private Parameter weight;
@@ -113,7 +113,7 @@ public sealed class LayerNorm : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// Spatial group norm of (N, C, H, W): statistics per sample over each of <see cref="Groups"/> groups of
-/// contiguous channels; gamma/beta per channel; no running statistics, train == test (digest §2).
+/// contiguous channels; gamma/beta per channel; no running statistics, train == test (docs/seed-formulas.md §2).
 /// </summary>
 public sealed class SpatialGroupNorm : nn.Module<Tensor, Tensor>
 {

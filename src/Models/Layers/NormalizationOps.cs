@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Sweep.Models.Layers;
 
 /// <summary>
-/// Functional entry points of the hand-written layers (digest §2). Each returns a tensor whose
+/// Functional entry points of the hand-written layers (docs/seed-formulas.md §2). Each returns a tensor whose
 /// gradient comes from Sweep's own backward pass, not from TorchSharp's autograd of the formula.
 /// </summary>
 /// <remarks>

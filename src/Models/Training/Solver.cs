@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Sweep.Models.Data;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
+using Sweep.Models.Runtime;
 using Sweep.Models.Training.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ using static TorchSharp.torch;
 namespace Sweep.Models.Training;
 
 /// <summary>
-/// Trains a classifier with the seed Solver's semantics (digest §5): iterations_per_epoch =
+/// Trains a classifier with the seed Solver's semantics (docs/seed-formulas.md §5): iterations_per_epoch =
 /// max(N / batch_size, 1); minibatches drawn uniformly with replacement; an accuracy check after the
 /// first update, at every epoch end and at the last iteration (train accuracy on 1,000 sampled
 /// training images, val accuracy on the whole val set); the learning rate decayed per epoch; the
@@ -232,16 +233,10 @@ public sealed class Solver
     }
 
     /// <summary>
-    /// SplitMix64 of the trial seed on a stream of its own, so that minibatch sampling does not replay
-    /// the random numbers that the same seed gave the model's initialization.
+    /// The trial seed's own stream for minibatch sampling, so that sampling does not replay the random numbers
+    /// that the same seed gave the model's initialization.
     /// </summary>
-    private static ulong SamplingSeed(long seed)
-    {
-        var z = unchecked((ulong)seed + 0x9E3779B97F4A7C15UL * 3);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    private static ulong SamplingSeed(long seed) => SeedStreams.Derive(seed, SeedStreams.Sampling);
 
     private void Log(string line) => _options.Log?.Invoke(line);
 

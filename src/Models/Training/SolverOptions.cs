@@ -3,7 +3,7 @@ using Sweep.Models.Training.Optim;
 namespace Sweep.Models.Training;
 
 /// <summary>
-/// How a <see cref="Solver"/> trains: the seed Solver's arguments (digest §5) plus what a sweep trial
+/// How a <see cref="Solver"/> trains: the seed Solver's arguments (docs/seed-formulas.md §5) plus what a sweep trial
 /// needs (seed, threads, checkpoint folder, divergence limit). Defaults are the seed Solver's.
 /// </summary>
 public sealed record SolverOptions

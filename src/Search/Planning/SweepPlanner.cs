@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Sampling;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;

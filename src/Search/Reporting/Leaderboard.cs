@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Serialization;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
@@ -63,14 +63,8 @@ public sealed class Leaderboard
 
     private string ParamText(LeaderboardRow row, string name) => row.Params.TryGetValue(name, out var v) ? v.ToString() : "";
 
-    /// <summary>
-    /// A worker named by an address URI (e.g. "akka.tcp://sweep@10.0.0.2:4053/user/worker") shows as its
-    /// host:port in the table, which is what tells workers apart; CSV and JSON keep the full name.
-    /// </summary>
-    private static string WorkerText(string? worker) =>
-        worker is null ? "-"
-        : Uri.TryCreate(worker, UriKind.Absolute, out var uri) && uri.Port > 0 ? $"{uri.Host}:{uri.Port}"
-        : worker;
+    /// <summary>The table shows a worker as its host:port; CSV and JSON keep the full name.</summary>
+    private static string WorkerText(string? worker) => DisplayText.Worker(worker);
 
     /// <summary>Plain fixed-width table (one header line, one line per row), no terminal escape codes.</summary>
     public string ToTable()

@@ -1,7 +1,7 @@
 namespace Sweep.Search.Sampling;
 
 /// <summary>
-/// Derives independent seeds from (sweep seed, stage, stream, index) with SplitMix64 mixing, so that every stage
+/// Derives independent seeds from (sweep seed, stage, stream, index) with SplitMix64 mixing (docs/seed-formulas.md §8), so that every stage
 /// and every trial has its own random stream whatever order things happen in.
 /// </summary>
 public static class SeedDerivation

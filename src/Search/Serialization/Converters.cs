@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Sweep.Search.Journal;
+using System.Text.Json;
+using Sweep.Search.Engine;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;
 

@@ -36,12 +36,12 @@ public static class SweepJson
 
     /// <summary>
     /// One journal event as JSON with its <c>event</c> discriminator. Always go through this (or serialize as
-    /// <see cref="Journal.ISweepEvent"/>): serializing the concrete record type would leave the discriminator out.
+    /// <see cref="Engine.ISweepEvent"/>): serializing the concrete record type would leave the discriminator out.
     /// </summary>
-    public static string SerializeEvent(Journal.ISweepEvent sweepEvent) => JsonSerializer.Serialize(sweepEvent, Options);
+    public static string SerializeEvent(Engine.ISweepEvent sweepEvent) => JsonSerializer.Serialize(sweepEvent, Options);
 
     /// <summary>Reads an event written by <see cref="SerializeEvent"/>; unknown discriminators throw <see cref="JsonException"/>.</summary>
-    public static Journal.ISweepEvent DeserializeEvent(string json) => Deserialize<Journal.ISweepEvent>(json);
+    public static Engine.ISweepEvent DeserializeEvent(string json) => Deserialize<Engine.ISweepEvent>(json);
 
     public static T Deserialize<T>(string json) =>
         JsonSerializer.Deserialize<T>(json, Options) ?? throw new JsonException($"expected a {typeof(T).Name}, got null");

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Serialization;
+using System.Text;
 using Sweep.Search.Serialization;
 
 namespace Sweep.Search.Spaces;
@@ -44,6 +44,16 @@ public sealed class ParamValue : IEquatable<ParamValue>
     {
         ArgumentNullException.ThrowIfNull(value);
         return new(ParamKind.String, 0, value, default);
+    }
+
+    /// <summary>A literal as written in a spec or on the command line: true/false, an integer, a finite number, else the text.</summary>
+    public static ParamValue Parse(string text)
+    {
+        if (text == "true") return Of(true);
+        if (text == "false") return Of(false);
+        if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i)) return Of(i);
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) return Of(d);
+        return Of(text);
     }
 
     public static ParamValue Of(bool value) => new(ParamKind.Bool, value ? 1 : 0, null, default);

@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
 using System.Globalization;
-using Akka.Configuration;
 using Akka.Configuration.Hocon;
+using Akka.Configuration;
+using Sweep.Search.Parameters;
 using Sweep.Search.Spaces;
 
 namespace Sweep.Search.Specs;
@@ -98,18 +99,15 @@ public static class SweepSpecLoader
             var data = ReadData(Required(root, "data", "data"));
             var modelObject = Object(Required(root, "model", "model"), "model");
             var family = RequiredString(modelObject, "family", "model.family");
-            if (!ModelParameters.Families.Contains(family))
-                throw Error("model.family", family, "allowed: " + string.Join("|", ModelParameters.Families));
+            if (!ModelFamilies.All.Contains(family))
+                throw Error("model.family", family, "allowed: " + string.Join("|", ModelFamilies.All));
 
             var fixedValues = new List<KeyValuePair<string, ParamValue>>();
             var fixedOrigin = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var (key, value) in modelObject.Items.Where(kv => kv.Key != "family"))
             {
                 var path = "model." + key;
-                if (ModelParameters.TrainingNames.Contains(key))
-                    throw Error(path, Text(value), $"{key} is a training setting; move it to training.{key}");
-                if (!ModelParameters.ModelNames(family).Contains(key))
-                    throw Error(path, null, UnknownParameter(family, key, ModelParameters.ModelNames(family), "model"));
+                CheckPlacement(family, key, path, value, ParameterSection.Model);
                 fixedValues.Add(KeyValuePair.Create(key, CheckedValue(family, key, path, value)));
                 fixedOrigin[key] = path;
             }
@@ -118,12 +116,7 @@ public static class SweepSpecLoader
                 foreach (var (key, value) in Object(trainingValue, "training").Items)
                 {
                     var path = "training." + key;
-                    if (ModelParameters.BudgetNames.Contains(key))
-                        throw Error(path, Text(value), $"{key} is set per stage; move it to stages[i].{key}");
-                    if (ModelParameters.ModelNames(family).Contains(key))
-                        throw Error(path, Text(value), $"{key} is a model setting; move it to model.{key}");
-                    if (!ModelParameters.TrainingNames.Contains(key))
-                        throw Error(path, null, UnknownParameter(family, key, ModelParameters.TrainingNames, "training"));
+                    CheckPlacement(family, key, path, value, ParameterSection.Training);
                     fixedValues.Add(KeyValuePair.Create(key, CheckedValue(family, key, path, value)));
                     fixedOrigin[key] = path;
                 }
@@ -133,10 +126,7 @@ public static class SweepSpecLoader
             foreach (var (key, value) in Object(Required(root, "space", "space"), "space").Items)
             {
                 var path = "space." + key;
-                if (ModelParameters.BudgetNames.Contains(key))
-                    throw Error(path, null, $"{key} is set per stage (stages[i].{key}), it cannot be searched");
-                if (!ModelParameters.Accepted(family).Contains(key))
-                    throw Error(path, null, UnknownParameter(family, key, ModelParameters.Accepted(family), "space"));
+                CheckPlacement(family, key, path, value, null);
                 if (fixedOrigin.TryGetValue(key, out var other))
                     throw Error(path, null, $"{key} is also fixed as {other}; set it in one place");
                 dimensions.Add(ReadDimension(family, key, path, value));
@@ -198,15 +188,17 @@ public static class SweepSpecLoader
                 throw Error("model.groups", null, "normalization can be groupnorm, so model.groups (the number of groups, e.g. 4) is required");
             if (groupnorm && fixedConfig.TryGetInt("groups", out var groups))
             {
-                var widthsName = family == ModelParameters.ConvNet ? "conv_channels" : "hidden_dims";
+                var widthsName = family == ModelFamilies.ConvNet ? "conv_channels" : "hidden_dims";
                 if (fixedConfig.TryGetIntList(widthsName, out var widths) && widths.FirstOrDefault(w => w % groups != 0) is var bad and > 0)
                     throw Error("model.groups", groups.ToString(CultureInfo.InvariantCulture), $"groupnorm needs groups to divide every layer width, but {widthsName} has {bad}; allowed: a divisor of every width");
             }
-            if (family == ModelParameters.ConvNet && !fixedConfig.Contains("conv_channels") && space.Find("conv_channels") is null)
+            if (family == ModelFamilies.ConvNet && !fixedConfig.Contains("conv_channels") && space.Find("conv_channels") is null)
                 throw Error("model.conv_channels", null, "a convnet needs conv_channels, e.g. [32, 64]");
-            if (family == ModelParameters.Fc && !fixedConfig.Contains("hidden_dims") && space.Find("hidden_dims") is null)
+            if (family == ModelFamilies.Fc && !fixedConfig.Contains("hidden_dims") && space.Find("hidden_dims") is null)
                 throw Error("model.hidden_dims", null, "an fc net needs hidden_dims, e.g. [100, 100]");
-            if (family == ModelParameters.ConvNet && fixedConfig.TryGetIntList("conv_channels", out var channels) && fixedConfig.TryGetIntList("pool_after", out var pools))
+            // A pool_after left out takes the table's default, which the worker checks against conv_channels just the same.
+            if (family == ModelFamilies.ConvNet && fixedConfig.TryGetIntList("conv_channels", out var channels) && space.Find("pool_after") is null &&
+                TrialParameters.PoolAfter.IntList(fixedConfig, family) is { } pools)
             {
                 var bad = pools.FirstOrDefault(p => p > channels.Length);
                 if (bad > 0) throw Error("model.pool_after", ParamValue.Of(pools).ToString(), $"pool index {bad} is past the last of {channels.Length} conv layers; allowed 1..{channels.Length}");
@@ -320,8 +312,8 @@ public static class SweepSpecLoader
         private ParamValue CheckedValue(string family, string name, string path, HoconValue value)
         {
             var raw = Literal(value, path);
-            if (ModelParameters.Check(family, name, raw) is { } allowed) throw Error(path, raw.ToString(), "allowed: " + allowed);
-            return ModelParameters.Normalize(family, name, raw)!;
+            var rule = TrialParameters.Find(name)!.RuleFor(family);
+            return rule.Domain.Normalize(raw) ?? throw Error(path, raw.ToString(), "allowed: " + rule.Domain.Describe());
         }
 
         private ParamValue Literal(HoconValue value, string path)
@@ -339,17 +331,9 @@ public static class SweepSpecLoader
                 return ParamValue.Of(ints);
             }
             if (value.IsObject()) throw Error(path, "{...}", "allowed: a number, string, boolean or integer list here, not an object");
-            return ParseLiteral(value.GetString() ?? "");
+            return ParamValue.Parse(value.GetString() ?? "");
         }
 
-        public static ParamValue ParseLiteral(string text)
-        {
-            if (text == "true") return ParamValue.Of(true);
-            if (text == "false") return ParamValue.Of(false);
-            if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i)) return ParamValue.Of(i);
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) return ParamValue.Of(d);
-            return ParamValue.Of(text);
-        }
 
         private static bool IsArray(HoconValue value) =>
             value.IsArray() || (!value.IsString() && !value.IsObject() && value.Values.Count > 0 && value.Values[0] is HoconArray);
@@ -361,8 +345,32 @@ public static class SweepSpecLoader
             return value.GetString() ?? "";
         }
 
-        private string UnknownParameter(string family, string key, IEnumerable<string> allowed, string section) =>
-            $"unknown parameter '{key}' for model {family} in {section}; allowed: {string.Join(", ", allowed)}";
+        /// <summary>
+        /// Checks that <paramref name="key"/> is a trial parameter that applies to <paramref name="family"/> and belongs in
+        /// <paramref name="section"/> (null: space, which takes model and training parameters), with the fix in the message.
+        /// </summary>
+        private void CheckPlacement(string family, string key, string path, HoconValue value, ParameterSection? section)
+        {
+            var searchable = new[] { ParameterSection.Model, ParameterSection.Training };
+            var allowedHere = section is { } only ? TrialParameters.Of(family, only) : [.. searchable.SelectMany(s => TrialParameters.Of(family, s))];
+            var allowedText = string.Join(", ", allowedHere.Select(p => p.Name));
+            var where = section switch { ParameterSection.Model => "model", ParameterSection.Training => "training", _ => "space" };
+            if (TrialParameters.Find(key) is not { } parameter || parameter.Section == ParameterSection.Family)
+                throw Error(path, null, $"unknown parameter '{key}' for model {family} in {where}; allowed: {allowedText}");
+            if (!parameter.AppliesTo(family))
+                throw Error(path, Text(value), $"{key} does not apply to model {family} (only to {string.Join(", ", parameter.Families)}); allowed in {where}: {allowedText}");
+            switch (parameter.Section)
+            {
+                case ParameterSection.Budget:
+                    throw Error(path, Text(value), section is null ? $"{key} is set per stage (stages[i].{key}), it cannot be searched" : $"{key} is set per stage; move it to stages[i].{key}");
+                case ParameterSection.Seed:
+                    throw Error(path, Text(value), "each trial's seed is derived from the sweep's seed; set the top-level seed instead");
+                case ParameterSection.Model when section == ParameterSection.Training:
+                    throw Error(path, Text(value), $"{key} is a model setting; move it to model.{key}");
+                case ParameterSection.Training when section == ParameterSection.Model:
+                    throw Error(path, Text(value), $"{key} is a training setting; move it to training.{key}");
+            }
+        }
 
         private void CheckKeys(HoconObject obj, string prefix, IEnumerable<string> allowed)
         {

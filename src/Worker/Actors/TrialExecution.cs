@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Sweep.Contract.Protocol;
+using Sweep.Search.Parameters;
 using Sweep.Search.Trials;
 using Sweep.Worker.Trials;
 
@@ -45,8 +46,11 @@ public sealed class TrialExecution : ReceiveActor
         {
             var error = failed.Error is AggregateException { InnerException: { } inner } ? inner : failed.Error;
             _log.Warning("trial {0} threw {1}: {2}", _trial.TrialId, error.GetType().Name, error.Message);
-            var reason = $"{error.GetType().Name}: {error.Message.Split('\n')[0]}";
-            Context.Parent.Tell(new TrialExecutionEnded(_trial.TrialId, _slot.Index, new TrialErrored(_workerId, _trial.TrialId, reason)));
+            // A configuration error fails the same way on every retry: report it as final, naming the parameter.
+            var outcome = error is TrialParameterException configuration
+                ? new TrialErrored(_workerId, _trial.TrialId, $"configuration error in parameter '{configuration.Parameter}': {configuration.Message}", Final: true)
+                : new TrialErrored(_workerId, _trial.TrialId, $"{error.GetType().Name}: {error.Message.Split('\n')[0]}");
+            Context.Parent.Tell(new TrialExecutionEnded(_trial.TrialId, _slot.Index, outcome));
             Context.Stop(Self);
         });
     }

@@ -1,51 +1,31 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Sweep.Contract.Cli;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
+using Sweep.Search.Parameters;
+using Sweep.Search.Spaces;
 using Sweep.Worker.Training;
 
 namespace Sweep.Worker.Cli;
 
 /// <summary>
-/// `sweep train`: trains one model in this process with the Solver and prints its lines; with --json
-/// the last line is the trial outcome as JSON. Model and training flags are the kebab-case forms of the
-/// TEAM.md parameter names and go through <see cref="TrialSettings"/>, exactly as sweep trial configs do.
-/// Exit codes: 0 completed, 1 diverged or failed, 2 bad input, 130 cancelled.
+/// `sweep train`: trains one model in this process with the Solver and prints its lines; with --json the last line
+/// is the trial outcome as JSON. Its model and training flags are made from the parameter table
+/// (<see cref="TrialParameters"/>, one flag per parameter, the name in kebab case) and map through
+/// <see cref="TrialSettings"/>, exactly as sweep trial configs do. Exit codes are <see cref="ExitCodes"/>: success
+/// when training completed, unfinished when it diverged or failed, bad input, interrupted when cancelled.
 /// </summary>
 public static class TrainCommand
 {
-    /// <summary>Flags that map one to one onto a TrialSettings parameter (flag = name with '-' for '_').</summary>
-    private static readonly (string Name, string Description)[] TrialFlags =
-    [
-        ("model", "fc | three-layer-convnet | convnet (default fc)"),
-        ("hidden-dims", "fc: hidden widths, e.g. 100,100 (default); convnet: affine widths after the convs (default none)"),
-        ("num-filters", "three-layer-convnet: conv filters (default 32)"),
-        ("filter-size", "three-layer-convnet: odd conv kernel size (default 7)"),
-        ("hidden-dim", "three-layer-convnet: hidden affine width (default 100)"),
-        ("conv-channels", "convnet: 3x3 conv channels, e.g. 32,32,64,64 (default)"),
-        ("pool-after", "convnet: 1-based conv indices followed by a 2x2 max pool, e.g. 2,4 (default)"),
-        ("normalization", "none | batchnorm | layernorm | groupnorm (fc default none, convnet default batchnorm)"),
-        ("groups", "groupnorm: number of contiguous channel groups (default 1)"),
-        ("dropout", "DROP probability after each hidden ReLU, in [0, 1) (default 0)"),
-        ("weight-scale", "std of the N(0, ws^2) init (fc 1e-2, three-layer-convnet 1e-3); convnet: a number or kaiming (default, PyTorch init)"),
-        ("reg", "L2 strength: loss += 0.5 * reg * sum(W^2) over weights (default 0)"),
-        ("update-rule", "sgd | sgd_momentum | sgd_nesterov_momentum | rmsprop | adam (default sgd)"),
-        ("learning-rate", "initial learning rate (default 1e-3 for adam, else 1e-2)"),
-        ("momentum", "momentum of sgd_momentum / sgd_nesterov_momentum (default 0.9)"),
-        ("lr-decay", "learning rate multiplier after every epoch, in (0, 1] (default 1)"),
-        ("epochs", "number of epochs (default 10)"),
-        ("batch-size", "minibatch size (default 100)"),
-        ("num-train", "train on the first k of the 49,000 training images (default all)"),
-        ("seed", "trial seed for init, minibatch sampling and dropout (default 0)"),
-    ];
-
     public static Command Create()
     {
         var command = new Command("train", "Train one model in this process and print the Solver's lines (exit 0 completed, 1 diverged/failed, 2 bad input, 130 cancelled).");
-        var trialOptions = TrialFlags.Select(f => new Option<string>("--" + f.Name) { Description = f.Description }).ToList();
-        foreach (var option in trialOptions)
+        var trialOptions = TrialParameters.All.Select(p => (Parameter: p, Option: new Option<string>(p.FlagName) { Description = p.HelpWithDefaults })).ToList();
+        foreach (var (_, option) in trialOptions)
             command.Options.Add(option);
         var data = new Option<string>("--data") { Description = "CIFAR-10 folder (cifar-10-batches-bin or -py, or a parent; empty = download); default $SWEEP_DATA" };
         var device = new Option<string>("--device") { Description = "auto | cpu | cuda | cuda:N (default auto)" };
@@ -62,10 +42,9 @@ public static class TrainCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var values = new Dictionary<string, object?>();
-            foreach (var option in trialOptions)
-                if (parseResult.GetValue(option) is { } value)
-                    values[option.Name.TrimStart('-').Replace('-', '_')] = value;
+            var values = trialOptions
+                .Where(o => parseResult.GetValue(o.Option) is not null)
+                .ToDictionary(o => o.Parameter.Name, o => parseResult.GetValue(o.Option)!);
             var request = new TrainRequest(values, parseResult.GetValue(data), parseResult.GetValue(device),
                 parseResult.GetValue(threads), parseResult.GetValue(json), parseResult.GetValue(checkpointDir));
             return Task.FromResult(Run(request, output, error, cancellationToken));
@@ -73,8 +52,8 @@ public static class TrainCommand
         return command;
     }
 
-    /// <summary>The raw inputs of one `sweep train` call.</summary>
-    public sealed record TrainRequest(IReadOnlyDictionary<string, object?> TrialValues, string? Data, string? Device,
+    /// <summary>The raw inputs of one `sweep train` call: the trial flags as typed, by parameter name.</summary>
+    public sealed record TrainRequest(IReadOnlyDictionary<string, string> TrialValues, string? Data, string? Device,
         string? Threads, bool Json, string? CheckpointDirectory);
 
     public static int Run(TrainRequest request, TextWriter output, TextWriter error, CancellationToken cancellationToken)
@@ -85,16 +64,16 @@ public static class TrainCommand
         TorchSharp.torch.Device device;
         try
         {
-            settings = TrialSettings.FromValues(request.TrialValues);
+            settings = TrialSettings.From(ToConfig(request.TrialValues));
             if (request.Threads is { } text)
                 threads = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1
                     ? n
-                    : throw new TrialSettingsException($"threads '{text}' is not a whole number >= 1");
+                    : throw new SweepUsageException($"threads '{text}' is not a whole number >= 1");
             device = TorchDevices.Resolve(request.Device);
             dataDirectory = NonEmpty(request.Data) ?? NonEmpty(Environment.GetEnvironmentVariable("SWEEP_DATA"))
-                ?? throw new TrialSettingsException("no CIFAR-10 folder given; pass --data DIR or set SWEEP_DATA (an empty folder gets CIFAR-10 downloaded)");
+                ?? throw new SweepUsageException("no CIFAR-10 folder given; pass --data DIR or set SWEEP_DATA (an empty folder gets CIFAR-10 downloaded)");
         }
-        catch (Exception e) when (e is TrialSettingsException or ArgumentException)
+        catch (Exception e) when (e is TrialParameterException or SweepUsageException or ArgumentException)
         {
             error.WriteLine($"sweep train: {e.Message}");
             return ExitCodes.BadInput;
@@ -108,7 +87,7 @@ public static class TrainCommand
         TrainingOutcome outcome;
         try
         {
-            outcome = TrialRunner.Run(settings, dataDirectory, device, threads, request.CheckpointDirectory,
+            outcome = ModelTraining.Train(settings, dataDirectory, device, threads, request.CheckpointDirectory,
                 line => output.WriteLine(line),
                 report => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  epoch {report.Epoch}: mean loss {report.Loss:F4}, {report.Seconds:F1} s")),
@@ -124,14 +103,14 @@ public static class TrainCommand
             // Anything else (e.g. libtorch running out of memory) fails the trial, not the caller's scripts.
             error.WriteLine($"sweep train: training failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
             if (request.Json)
-                output.WriteLine(TrialRunner.ToJson(new TrainingOutcome(TrainingStatus.Failed, 0, 0, [], [], double.NaN, 0, null)));
+                output.WriteLine(OutcomeJson(new TrainingOutcome(TrainingStatus.Failed, 0, 0, [], [], double.NaN, 0, null)));
             return ExitCodes.Unfinished;
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{TrainingOutcome.StatusName(outcome.Status)}: best val_acc {outcome.BestValAcc:F4} at epoch {outcome.BestEpoch}; {outcome.Seconds:F1} s"));
         if (request.Json)
-            output.WriteLine(TrialRunner.ToJson(outcome));
+            output.WriteLine(OutcomeJson(outcome));
         output.Flush();
         return outcome.Status switch
         {
@@ -141,8 +120,42 @@ public static class TrainCommand
         };
     }
 
+    /// <summary>
+    /// The flags as a trial config: each value read by its parameter's domain ("100,100" is a list, "1e-3" a number);
+    /// the model family may be spelled with dashes (three-layer-convnet).
+    /// </summary>
+    public static TrialConfig ToConfig(IReadOnlyDictionary<string, string> values) =>
+        TrialConfig.From(values.Select(pair =>
+        {
+            var parameter = TrialParameters.Find(pair.Key) ?? throw new TrialParameterException(pair.Key, $"unknown parameter '{pair.Key}'");
+            var text = parameter == TrialParameters.Model ? pair.Value.Trim().ToLowerInvariant().Replace('-', '_') : pair.Value;
+            return KeyValuePair.Create(parameter.Name, parameter.Rules[0].Domain.Parse(text));
+        }));
+
     private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
     private static string Describe(SolverOptions o) => string.Create(CultureInfo.InvariantCulture,
         $"{Sweep.Models.Training.Optim.UpdateRule.Name(o.UpdateRule)} lr {o.EffectiveLearningRate:G4}, momentum {o.Momentum:G4}, lr_decay {o.LrDecay:G4}, batch {o.BatchSize}, epochs {o.Epochs}, seed {o.Seed}");
+
+    /// <summary>
+    /// The outcome as one JSON object with snake_case fields: best_val_acc, best_epoch, train_acc_history,
+    /// val_acc_history, final_loss (null when not finite), seconds, status, and checkpoint_path when a checkpoint was
+    /// written; the same fields a worker reports for a sweep trial.
+    /// </summary>
+    public static string OutcomeJson(TrainingOutcome outcome)
+    {
+        var json = new JsonObject
+        {
+            ["best_val_acc"] = outcome.BestValAcc,
+            ["best_epoch"] = outcome.BestEpoch,
+            ["train_acc_history"] = new JsonArray(outcome.TrainAccHistory.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+            ["val_acc_history"] = new JsonArray(outcome.ValAccHistory.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()),
+            ["final_loss"] = double.IsFinite(outcome.FinalLoss) ? outcome.FinalLoss : null,
+            ["seconds"] = Math.Round(outcome.Seconds, 3),
+            ["status"] = TrainingOutcome.StatusName(outcome.Status),
+        };
+        if (outcome.CheckpointPath is { } path)
+            json["checkpoint_path"] = path;
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+    }
 }

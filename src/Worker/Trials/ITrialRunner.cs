@@ -12,7 +12,9 @@ public sealed record TrialEpochProgress(int Epoch, double Loss, double TrainAcc,
 /// Runs one trial to its end. Called on a dedicated thread (never an actor's), so it may block for as long
 /// as training takes. It reports every epoch through <c>onEpoch</c>, honours the cancellation token by
 /// returning a result with status cancelled, frees every tensor and device buffer of the trial before it
-/// returns, and throws only for failures worth a retry (the coordinator counts them against the spec's limit).
+/// returns. A <see cref="Search.Parameters.TrialParameterException"/> means the trial's configuration is wrong: it is
+/// reported as final and never retried. Anything else it throws is worth a retry (the coordinator counts it against
+/// the spec's max_retries).
 /// </summary>
 public interface ITrialRunner
 {

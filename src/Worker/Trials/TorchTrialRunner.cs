@@ -1,8 +1,8 @@
-using System.Collections.Immutable;
 using Sweep.Contract.Cli;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
+using Sweep.Search.Parameters;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
 using Sweep.Worker.Training;
@@ -12,7 +12,7 @@ namespace Sweep.Worker.Trials;
 
 /// <summary>
 /// Runs a trial for real: maps its parameters to model and solver settings (<see cref="TrialSettings"/>) and
-/// trains it with the training core's <see cref="TrialRunner"/> (model built on the slot's device from the trial
+/// trains it with <see cref="ModelTraining"/> (model built on the slot's device from the trial
 /// seed, Solver) on the CIFAR-10 data this process loaded once (the loader caches it; every trial gets views of
 /// the same tensors). The best-val weights go to a per-trial checkpoint folder; every tensor the trial made is
 /// freed (dispose scope) before it returns.
@@ -38,17 +38,17 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
 
     public TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
     {
-        var values = trial.Params.ToDictionary(pair => pair.Key, pair => ToPlain(pair.Value));
-        values["epochs"] = trial.Budget.Epochs;
-        values["num_train"] = trial.Budget.NumTrain;
-        var settings = TrialSettings.FromValues(values, trial.Seed);
+        var config = trial.Params
+            .With(TrialParameters.Epochs.Name, ParamValue.Of(trial.Budget.Epochs))
+            .With(TrialParameters.NumTrain.Name, ParamValue.Of(trial.Budget.NumTrain));
+        var settings = TrialSettings.From(config, trial.Seed);
         settings = settings with { Data = settings.Data with { DownloadIfEmpty = false } };
         var device = torch.device(slot.Device);
 
         TrainingOutcome outcome;
         using (torch.NewDisposeScope())
         {
-            outcome = TrialRunner.Run(settings, dataDirectory, device, slot.Threads,
+            outcome = ModelTraining.Train(settings, dataDirectory, device, slot.Threads,
                 Path.Combine(slot.CheckpointDirectory, trial.TrialId), log: null,
                 report => onEpoch(new TrialEpochProgress(report.Epoch, report.Loss, report.TrainAcc, report.ValAcc, report.Seconds)),
                 cancellation);
@@ -72,14 +72,4 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
             outcome.Seconds,
             outcome.CheckpointPath);
     }
-
-    private static object? ToPlain(ParamValue value) => value.Kind switch
-    {
-        ParamKind.Int => value.AsInt(),
-        ParamKind.Float => value.AsDouble(),
-        ParamKind.String => value.AsString(),
-        ParamKind.Bool => value.AsBool(),
-        ParamKind.IntList => value.AsIntList().ToArray(),
-        _ => throw new ArgumentOutOfRangeException(nameof(value), value.Kind, "unknown parameter kind"),
-    };
 }

@@ -4,7 +4,7 @@ using Akka.Configuration;
 using Sweep.Contract.Configuration;
 using Sweep.Contract.Protocol;
 using Sweep.Contract.Serialization;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Serialization;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;
@@ -56,6 +56,7 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new TrialEpochReport(worker, trial.TrialId, 1, 2.1, 0.3, 0.28, 4.5);
         yield return new TrialFinished(worker, trial.TrialId, Result);
         yield return new TrialErrored(worker, trial.TrialId, "InvalidOperationException: boom");
+        yield return new TrialErrored(worker, trial.TrialId, "configuration error in parameter 'groups': groups 3", Final: true);
         yield return new TrialOutcomeAcknowledged(trial.TrialId);
         yield return new CancelTrial(trial.TrialId, "timed out after 60 s");
         yield return new GetSweepStatus();

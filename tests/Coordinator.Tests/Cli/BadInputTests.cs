@@ -1,3 +1,4 @@
+using Sweep.TestSupport;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using Sweep.Contract.Cli;

@@ -1,20 +1,13 @@
 using System.Diagnostics;
 using Sweep.Coordinator.Cli;
+using Sweep.TestSupport;
 
 namespace Sweep.Coordinator.Tests.Cli;
 
 /// <summary>`sweep plan`: deterministic text per spec and seed, other seeds other configs, bad specs exit 2 with one line.</summary>
 public class PlanCommandTests
 {
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Sweep.sln")) && Directory.Exists(Path.Combine(dir.FullName, "hocon", "sweeps")))
-                return dir.FullName;
-        throw new DirectoryNotFoundException("no folder above the test binaries holds Sweep.sln and hocon/sweeps");
-    }
-
-    private static string Quickstart => Path.Combine(RepoRoot(), "hocon", "sweeps", "quickstart.conf");
+    private static string Quickstart => Path.Combine(RepoPaths.Root(), "hocon", "sweeps", "quickstart.conf");
 
     private static (int Exit, string Out, string Err) Plan(string spec, long? seed)
     {
@@ -73,6 +66,30 @@ public class PlanCommandTests
         var missing = Plan("no/such.conf", null);
         Assert.Equal(2, missing.Exit);
         Assert.Contains("does not exist", missing.Err);
+    }
+
+    [Theory]
+    [InlineData("normalization = groupnorm\n  groups = 4", "model.normalization = groupnorm")]
+    [InlineData("groups = 4", "groups does not apply to model fc")]
+    [InlineData("weight_scale = kaiming", "model.weight_scale = kaiming")]
+    public void A_pair_the_parameter_table_rules_out_stops_plan_with_one_line(string addition, string expected)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"sweep-plan-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var spec = Path.Combine(folder, "fc.conf");
+            File.WriteAllText(spec, File.ReadAllText(Quickstart).Replace("  normalization = none\n", "  " + addition + "\n"));
+            var (exit, output, error) = Plan(spec, null);
+            Assert.Equal(2, exit);
+            Assert.Contains(expected, error);
+            Assert.Single(error.TrimEnd().Split('\n'));
+            Assert.DoesNotContain("s1-t", output);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]

@@ -1,8 +1,9 @@
+using Sweep.TestSupport;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Tests.Support;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Trials;
 using Xunit.Abstractions;
 

@@ -8,10 +8,10 @@ using Sweep.Coordinator.Actors;
 using Sweep.Coordinator.Nodes;
 using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Tests.Support;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Specs;
 using Sweep.Worker.Hosting;
-using Sweep.Worker.Tests.Fakes;
+using Sweep.TestSupport;
 using Sweep.Worker.Trials;
 using Xunit.Abstractions;
 

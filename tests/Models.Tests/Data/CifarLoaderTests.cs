@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Tests.Data;
 
-/// <summary>The loader on small files in the official layouts (digest §1.1 split and preprocessing).</summary>
+/// <summary>The loader on small files in the official layouts (docs/seed-formulas.md §1.1 split and preprocessing).</summary>
 public class CifarLoaderTests
 {
     // 5 files x 10 records: train split = first 40 images, val = images 40..49.

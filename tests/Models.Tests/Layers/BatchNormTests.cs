@@ -41,7 +41,7 @@ public class BatchNormTests
 
         var ours = Analytic(() => Train(x, gamma, beta), dout, x, gamma, beta);
         var graph = Analytic(() => ReferenceLayers.BatchNorm(x, gamma, beta), dout, x, gamma, beta);
-        // Digest §2: alt vs graph dx 2.5e-11, dgamma and dbeta 0.
+        // docs/seed-formulas.md §2: alt vs graph dx 2.5e-11, dgamma and dbeta 0.
         Close.Within(1e-9, ours[0], graph[0], "dx");
         Close.Within(1e-12, ours[1], graph[1], "dgamma");
         Close.Within(1e-12, ours[2], graph[2], "dbeta");
@@ -58,7 +58,7 @@ public class BatchNormTests
         var dout = randn([2, 3, 4, 5], dtype: ScalarType.Float64, generator: g);
 
         var analytic = Analytic(() => Train(x, gamma, beta), dout, x, gamma, beta);
-        // Digest §6: spatial BN backward within 1e-12..1e-6 (seeds: dx ~2.8e-7, dgamma ~1e-11, dbeta 3.3e-12).
+        // docs/seed-formulas.md §6: spatial BN backward within 1e-12..1e-6 (seeds: dx ~2.8e-7, dgamma ~1e-11, dbeta 3.3e-12).
         Close.Within(1e-6, analytic[0], NumericArray(() => Train(x, gamma, beta), x, dout), "dx");
         Close.Within(1e-8, analytic[1], NumericArray(() => Train(x, gamma, beta), gamma, dout), "dgamma");
         Close.Within(1e-8, analytic[2], NumericArray(() => Train(x, gamma, beta), beta, dout), "dbeta");

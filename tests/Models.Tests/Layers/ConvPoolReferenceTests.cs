@@ -7,7 +7,7 @@ namespace Sweep.Models.Tests.Layers;
 
 /// <summary>
 /// The models use torch's native conv2d/max_pool2d; these tests pin them to the seeds' semantics via the
-/// digest §7.1 test vectors and naive loop implementations of digest §2 (cross-correlation, symmetric
+/// docs/seed-formulas.md §7.1 test vectors and naive loop implementations of docs/seed-formulas.md §2 (cross-correlation, symmetric
 /// zero padding, first-maximum routing).
 /// </summary>
 public class ConvPoolReferenceTests
@@ -70,7 +70,7 @@ public class ConvPoolReferenceTests
         Close.Within(1e-10, analytic[0], dx, "dx");
         Close.Within(1e-10, analytic[1], dw, "dgamma");
         Close.Within(1e-10, analytic[2], db, "dbeta");
-        // Digest §6: conv backward ~1e-8 or less.
+        // docs/seed-formulas.md §6: conv backward ~1e-8 or less.
         Close.Within(1e-7, analytic[0], NumericArray(F, x, dout), "dx");
         Close.Within(1e-8, analytic[1], NumericArray(F, w, dout), "dgamma");
         Close.Within(1e-8, analytic[2], NumericArray(F, b, dout), "dbeta");
@@ -88,11 +88,11 @@ public class ConvPoolReferenceTests
 
         var analytic = Analytic(F, dout, x)[0];
         Close.Within(1e-12, analytic, NaivePool.Backward(dout, x, 2, 2), "analytic");
-        // Digest §6: max-pool backward ~1e-12.
+        // docs/seed-formulas.md §6: max-pool backward ~1e-12.
         Close.Within(1e-10, analytic, NumericArray(F, x, dout), "analytic");
     }
 
-    /// <summary>Naive cross-correlation with symmetric zero padding (digest §2), on double arrays.</summary>
+    /// <summary>Naive cross-correlation with symmetric zero padding (docs/seed-formulas.md §2), on double arrays.</summary>
     private static class NaiveConv
     {
         public static Tensor Forward(Tensor x, Tensor w, Tensor b, int stride, int pad)
@@ -162,7 +162,7 @@ public class ConvPoolReferenceTests
         }
     }
 
-    /// <summary>Naive max pooling without padding; backward routes to the first maximum with += (digest §2).</summary>
+    /// <summary>Naive max pooling without padding; backward routes to the first maximum with += (docs/seed-formulas.md §2).</summary>
     private static class NaivePool
     {
         public static Tensor Forward(Tensor x, int size, int stride) => Run(x, size, stride, null).output;

@@ -13,7 +13,7 @@ public class GroupNormTests
     {
         using var scope = NewDisposeScope();
         var g = new Generator(231);
-        // Digest §6 setup: (2, 6, 4, 5), G = 2; quoted 1e-12..1e-7 (seeds 7.4e-8 / 6.3e-8). dx is held to 1e-6:
+        // docs/seed-formulas.md §6 setup: (2, 6, 4, 5), G = 2; quoted 1e-12..1e-7 (seeds 7.4e-8 / 6.3e-8). dx is held to 1e-6:
         // at h = 1e-5 the rounding noise of the differences is ~1e-10 absolute, which is 1e-7..4e-7 relative on
         // the smallest dx entries (~2e-4) of this draw, for the plain-ops formula as much as for ours; the
         // exact check is the 1e-9 agreement with TorchSharp's autograd below.

@@ -48,14 +48,14 @@ public class InvertedDropoutTests
         var x = Randn(g, 1, 10, 10, 10);
         var dout = randn([10, 10], dtype: ScalarType.Float64, generator: g);
         var generator = new Generator(123);
-        // The seeds re-seed the RNG on every forward call so the mask is fixed (digest §2).
+        // The seeds re-seed the RNG on every forward call so the mask is fixed (docs/seed-formulas.md §2).
         Tensor F()
         {
             generator.manual_seed(123);
             return NormalizationOps.InvertedDropout(x, 0.2, generator);
         }
         var analytic = Analytic(F, dout, x)[0];
-        // Digest §6: dropout backward ~1e-10 or less.
+        // docs/seed-formulas.md §6: dropout backward ~1e-10 or less.
         Close.Within(1e-10, analytic, NumericArray(F, x, dout), "analytic");
         using (no_grad())
             Close.Within(1e-12, analytic, F().div(x).mul(dout), "analytic"); // dx = dout * mask

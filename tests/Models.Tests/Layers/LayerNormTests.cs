@@ -20,7 +20,7 @@ public class LayerNormTests
         Tensor F() => NormalizationOps.LayerNorm(x, gamma, beta);
 
         var analytic = Analytic(F, dout, x, gamma, beta);
-        // Digest §6: layernorm backward 1e-12..1e-8 (seeds dx 1.4e-9, dgamma 4.5e-12, dbeta 2.3e-12).
+        // docs/seed-formulas.md §6: layernorm backward 1e-12..1e-8 (seeds dx 1.4e-9, dgamma 4.5e-12, dbeta 2.3e-12).
         Close.Within(1e-7, analytic[0], NumericArray(F, x, dout), "dx");
         Close.Within(1e-8, analytic[1], NumericArray(F, gamma, dout), "dgamma");
         Close.Within(1e-8, analytic[2], NumericArray(F, beta, dout), "dbeta");

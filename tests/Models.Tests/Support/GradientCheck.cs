@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Tests.Support;
 
-/// <summary>The seeds' gradient-checking tools (digest §6), for small float64 CPU tensors.</summary>
+/// <summary>The seeds' gradient-checking tools (docs/seed-formulas.md §6), for small float64 CPU tensors.</summary>
 internal static class GradientCheck
 {
-    /// <summary>rel_error(x, y) = max_i |x_i - y_i| / max(1e-8, |x_i| + |y_i|) (digest §6).</summary>
+    /// <summary>rel_error(x, y) = max_i |x_i - y_i| / max(1e-8, |x_i| + |y_i|) (docs/seed-formulas.md §6).</summary>
     public static double RelError(Tensor x, Tensor y)
     {
         using var scope = NewDisposeScope();
@@ -20,7 +20,7 @@ internal static class GradientCheck
 
     /// <summary>
     /// eval_numerical_gradient: centered differences of the scalar <paramref name="f"/>, perturbing each
-    /// element of <paramref name="x"/> in place by +-h and restoring it (digest §6).
+    /// element of <paramref name="x"/> in place by +-h and restoring it (docs/seed-formulas.md §6).
     /// </summary>
     public static Tensor Numeric(Func<double> f, Tensor x, double h = 1e-5)
     {
@@ -46,7 +46,7 @@ internal static class GradientCheck
 
     /// <summary>
     /// eval_numerical_gradient_array: grad[i] = sum((f(x + h e_i) - f(x - h e_i)) * df) / (2h), differencing the
-    /// outputs elementwise before the weighted sum, as the seeds do (digest §6).
+    /// outputs elementwise before the weighted sum, as the seeds do (docs/seed-formulas.md §6).
     /// </summary>
     public static Tensor NumericArray(Func<Tensor> f, Tensor x, Tensor df, double h = 1e-5)
     {

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Sweep.Models.Tests.Support;
 
 /// <summary>
-/// The digest §2 formulas written with plain tensor ops, so that TorchSharp's own autograd differentiates
+/// The docs/seed-formulas.md §2 formulas written with plain tensor ops, so that TorchSharp's own autograd differentiates
 /// them (the "graph" backward the hand-written ones must match).
 /// </summary>
 internal static class ReferenceLayers

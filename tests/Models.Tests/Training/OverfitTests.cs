@@ -1,5 +1,5 @@
 using Sweep.Models.Data;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Models.Tests.TestSupport;
 using Sweep.Models.Training;
 using Sweep.Models.Training.Optim;
@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Tests.Training;
 
-/// <summary>Digest §7.4: the seed models overfit a small slice of the real training data.</summary>
+/// <summary>docs/seed-formulas.md §7.4: the seed models overfit a small slice of the real training data.</summary>
 public class OverfitTests
 {
     [Fact]

@@ -1,5 +1,5 @@
 using Sweep.Models.Data;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Models.Tests.TestSupport;
 using Sweep.Models.Training;
 using Sweep.Models.Training.Optim;
@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Tests.Training;
 
-/// <summary>Solver semantics of digest §5 and the sweep extras (callback, seed, divergence, cancellation, checkpoint).</summary>
+/// <summary>Solver semantics of docs/seed-formulas.md §5 and the sweep extras (callback, seed, divergence, cancellation, checkpoint).</summary>
 public class SolverTests
 {
     private static CifarDataset Data(int numTrain) =>
@@ -51,7 +51,7 @@ public class SolverTests
         Assert.Equal(10, lines.Count);
         // Val accuracy is over the whole 1,000-image val set: a multiple of 1/1000.
         Assert.All(outcome.ValAccHistory, v => Assert.Equal(Math.Round(v * 1000), v * 1000, 9));
-        // Tiny weights give near-uniform scores: the first loss is about ln 10 (digest §7.3).
+        // Tiny weights give near-uniform scores: the first loss is about ln 10 (docs/seed-formulas.md §7.3).
         Assert.InRange(solver.LossHistory[0], 2.28, 2.33);
     }
 

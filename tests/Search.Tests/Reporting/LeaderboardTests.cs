@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json.Nodes;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Reporting;
 using Sweep.Search.Tests.Support;
 using Sweep.Search.Trials;

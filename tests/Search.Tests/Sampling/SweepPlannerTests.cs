@@ -1,4 +1,4 @@
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Planning;
 using Sweep.Search.Tests.Support;
 

@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Sweep.Search.Journal;
+using System.Text.Json;
+using Sweep.Search.Engine;
+using Sweep.Search.Progress;
 using Sweep.Search.Serialization;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;

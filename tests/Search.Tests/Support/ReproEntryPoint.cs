@@ -1,4 +1,3 @@
-using Sweep.Search.Journal;
 
 namespace Sweep.Search.Tests.Support;
 

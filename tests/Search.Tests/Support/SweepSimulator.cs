@@ -1,4 +1,4 @@
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Specs;
 
 namespace Sweep.Search.Tests.Support;

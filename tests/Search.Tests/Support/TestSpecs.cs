@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;

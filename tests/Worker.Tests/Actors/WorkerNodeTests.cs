@@ -4,7 +4,7 @@ using Sweep.Contract.Protocol;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
 using Sweep.Worker.Actors;
-using Sweep.Worker.Tests.Fakes;
+using Sweep.TestSupport;
 using Sweep.Worker.Trials;
 using Xunit.Abstractions;
 
@@ -116,6 +116,21 @@ public class WorkerNodeTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.Tes
         var errored = Fish<TrialErrored>(coordinator);
         Assert.Equal("s1-t0005", errored.TrialId);
         Assert.Contains("scripted failure", errored.Reason);
+        Assert.False(errored.Final);
+    }
+
+    [Fact]
+    public void A_configuration_error_is_reported_as_final_with_the_parameters_name()
+    {
+        var runner = new ScriptedTrialRunner(TrialScript.BadConfiguration, TimeSpan.Zero);
+        var (worker, coordinator) = StartRegistered(runner, slots: 1);
+        worker.Tell(new AssignTrial(Trial("s1-t0006")), coordinator.Ref);
+
+        var errored = Fish<TrialErrored>(coordinator);
+        Assert.Equal("s1-t0006", errored.TrialId);
+        Assert.True(errored.Final);
+        Assert.Contains("parameter 'groups'", errored.Reason);
+        Assert.Contains("groups 3 does not divide", errored.Reason);
     }
 
     [Fact]

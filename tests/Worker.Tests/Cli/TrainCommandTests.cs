@@ -1,4 +1,6 @@
+using Sweep.TestSupport;
 using System.Text.Json;
+using Sweep.Search.Parameters;
 using Sweep.Worker.Cli;
 
 namespace Sweep.Worker.Tests.Cli;
@@ -22,9 +24,10 @@ public class TrainCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "train", "--epochs", "abc" }, "epochs 'abc' is not a whole number")]
+    [InlineData(new[] { "train", "--epochs", "abc" }, "epochs 'abc' is not allowed for model fc; allowed: an integer")]
     [InlineData(new[] { "train", "--model", "resnet" }, "model 'resnet' is unknown")]
-    [InlineData(new[] { "train", "--update-rule", "adagrad" }, "update_rule 'adagrad' is unknown")]
+    [InlineData(new[] { "train", "--update-rule", "adagrad" }, "update_rule 'adagrad' is not allowed")]
+    [InlineData(new[] { "train", "--model", "fc", "--normalization", "groupnorm" }, "normalization 'groupnorm' is not allowed for model fc")]
     [InlineData(new[] { "train", "--model", "fc", "--conv-channels", "32,32" }, "'conv_channels' does not apply to model fc")]
     [InlineData(new[] { "train", "--hidden-dims", "100,-1" }, "hidden_dims")]
     [InlineData(new[] { "train", "--threads", "0" }, "threads '0'")]
@@ -42,14 +45,21 @@ public class TrainCommandTests
     }
 
     [Fact]
-    public void Help_lists_every_issue_flag()
+    public void Help_lists_one_flag_per_table_parameter_with_its_defaults_and_the_run_flags()
     {
         var (exit, output, _) = Run("train", "--help");
         Assert.Equal(0, exit);
-        foreach (var flag in new[] { "--model", "--hidden-dims", "--num-filters", "--filter-size", "--hidden-dim", "--conv-channels", "--pool-after",
-                     "--normalization", "--groups", "--dropout", "--weight-scale", "--reg", "--update-rule", "--learning-rate", "--momentum",
-                     "--lr-decay", "--epochs", "--batch-size", "--num-train", "--data", "--seed", "--device", "--threads", "--json", "--checkpoint-dir" })
+        foreach (var parameter in TrialParameters.All)
+        {
+            Assert.Contains(parameter.FlagName, output);
+            Assert.Contains(parameter.Rules[0].DefaultText, output);
+        }
+        foreach (var flag in new[] { "--data", "--device", "--threads", "--json", "--checkpoint-dir" })
             Assert.Contains(flag, output);
+        // Every trial flag maps back to a table parameter of the same name.
+        var trialFlags = TrainCommand.Create().Options.Select(o => o.Name)
+            .Where(n => n is not ("--data" or "--device" or "--threads" or "--json" or "--checkpoint-dir")).Order();
+        Assert.Equal(TrialParameters.All.Select(p => p.FlagName).Order(), trialFlags);
     }
 
     [Fact]
@@ -58,8 +68,8 @@ public class TrainCommandTests
         var output = new StringWriter();
         var error = new StringWriter();
         var request = new TrainCommand.TrainRequest(
-            new Dictionary<string, object?> { ["model"] = "fc", ["hidden_dims"] = "20", ["num_train"] = "100", ["epochs"] = "3" },
-            RealCifar.Directory, "cpu", Threads: null, Json: true, CheckpointDirectory: null);
+            new Dictionary<string, string> { ["model"] = "fc", ["hidden_dims"] = "20", ["num_train"] = "100", ["epochs"] = "3" },
+            RepoPaths.CifarDirectory(), "cpu", Threads: null, Json: true, CheckpointDirectory: null);
 
         var exit = TrainCommand.Run(request, output, error, new CancellationToken(canceled: true));
 
@@ -72,7 +82,7 @@ public class TrainCommandTests
     [Fact]
     public void A_tiny_run_prints_the_solver_lines_and_ends_with_the_outcome_json()
     {
-        var (exit, output, error) = Run("train", "--data", RealCifar.Directory, "--model", "fc", "--hidden-dims", "50",
+        var (exit, output, error) = Run("train", "--data", RepoPaths.CifarDirectory(), "--model", "fc", "--hidden-dims", "50",
             "--num-train", "200", "--epochs", "2", "--batch-size", "50", "--update-rule", "adam", "--learning-rate", "1e-3",
             "--seed", "3", "--threads", "1", "--json");
 

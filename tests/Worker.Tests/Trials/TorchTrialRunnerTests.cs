@@ -1,3 +1,4 @@
+using Sweep.TestSupport;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
 using Sweep.Worker.Trials;
@@ -17,7 +18,7 @@ public sealed class TorchTrialRunnerTests : IDisposable
     [Fact]
     public void Trains_the_trial_reports_every_epoch_and_keeps_the_best_weights_in_the_slot_checkpoint_folder()
     {
-        var runner = TorchTrialRunner.Create(RealCifar.Directory);
+        var runner = TorchTrialRunner.Create(RepoPaths.CifarDirectory());
         var epochs = new List<TrialEpochProgress>();
 
         var result = runner.Run(Trial(epochs: 2), new TrialSlot(0, "cpu", 1, _checkpoints), epochs.Add, CancellationToken.None);
@@ -34,7 +35,7 @@ public sealed class TorchTrialRunnerTests : IDisposable
     [Fact]
     public void A_cancelled_trial_ends_with_status_cancelled()
     {
-        var runner = TorchTrialRunner.Create(RealCifar.Directory);
+        var runner = TorchTrialRunner.Create(RepoPaths.CifarDirectory());
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
 
@@ -46,7 +47,7 @@ public sealed class TorchTrialRunnerTests : IDisposable
     [Fact]
     public void Same_trial_same_seed_same_result()
     {
-        var runner = TorchTrialRunner.Create(RealCifar.Directory);
+        var runner = TorchTrialRunner.Create(RepoPaths.CifarDirectory());
         var slot = new TrialSlot(0, "cpu", 1, _checkpoints);
         var first = runner.Run(Trial(epochs: 1), slot, _ => { }, CancellationToken.None);
         var second = runner.Run(Trial(epochs: 1), slot, _ => { }, CancellationToken.None);

@@ -4,12 +4,12 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Training.Optim;
 
-/// <summary>The seeds' update rules (digest §4), by their snake_case names.</summary>
+/// <summary>The seeds' update rules (docs/seed-formulas.md §4), by their snake_case names.</summary>
 public enum UpdateRuleKind { Sgd, SgdMomentum, SgdNesterovMomentum, RmsProp, Adam }
 
 /// <summary>
 /// One parameter's update rule and its state (the seeds keep one config dict per parameter): updates
-/// the weight in place from its gradient, exactly as digest §4 writes it. State tensors are created on
+/// the weight in place from its gradient, exactly as docs/seed-formulas.md §4 writes it. State tensors are created on
 /// the first update (zeros, like the seeds' setdefault) unless preset, and are owned by the rule.
 /// Number arguments go through <see cref="KeptScalars"/> (a TorchSharp Scalar-lifetime defect).
 /// </summary>

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Sweep.Models.Tests.Training.Optim;
 
-/// <summary>The deterministic update-rule test vectors of digest §4, in float64, to 1e-7.</summary>
+/// <summary>The deterministic update-rule test vectors of docs/seed-formulas.md §4, in float64, to 1e-7.</summary>
 public class UpdateRuleTests
 {
     private const double Tolerance = 1e-7;

@@ -1,0 +1,57 @@
+using System.Collections.Immutable;
+using System.Text.Json.Serialization;
+using Sweep.Search.Specs;
+using Sweep.Search.Trials;
+
+namespace Sweep.Search.Engine;
+
+/// <summary>
+/// A fact about a sweep, persisted in the journal before the coordinator acts on it. Applying a sweep's events in
+/// order (<see cref="SweepState.Apply"/>) rebuilds its state. JSON discriminators (property <c>event</c>) are
+/// stable names, never CLR type names.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "event")]
+[JsonDerivedType(typeof(SweepStarted), "sweep_started")]
+[JsonDerivedType(typeof(StageStarted), "stage_started")]
+[JsonDerivedType(typeof(TrialDispatched), "trial_dispatched")]
+[JsonDerivedType(typeof(TrialEpochReported), "trial_epoch_reported")]
+[JsonDerivedType(typeof(TrialCompleted), "trial_completed")]
+[JsonDerivedType(typeof(TrialFailed), "trial_failed")]
+[JsonDerivedType(typeof(TrialRequeued), "trial_requeued")]
+[JsonDerivedType(typeof(StageCompleted), "stage_completed")]
+[JsonDerivedType(typeof(SweepCompleted), "sweep_completed")]
+public interface ISweepEvent;
+
+/// <summary>The sweep began with this (resolved) spec and seed.</summary>
+public sealed record SweepStarted(SweepSpec Spec, long Seed) : ISweepEvent;
+
+/// <summary>Stage <paramref name="Stage"/> (1-based) began; its trials are pending.</summary>
+public sealed record StageStarted(int Stage, ImmutableArray<TrialSpec> Trials) : ISweepEvent
+{
+    public bool Equals(StageStarted? other) => other is not null && Stage == other.Stage && Trials.SequenceEqual(other.Trials);
+    public override int GetHashCode() => HashCode.Combine(Stage, Trials.Length);
+}
+
+/// <summary>A pending trial was handed to <paramref name="Worker"/>; <paramref name="Attempt"/> counts dispatches from 1.</summary>
+public sealed record TrialDispatched(string TrialId, string Worker, int Attempt, DateTimeOffset At) : ISweepEvent;
+
+/// <summary>A running trial finished epoch <paramref name="Epoch"/> (1-based).</summary>
+public sealed record TrialEpochReported(string TrialId, int Epoch, double Loss, double TrainAcc, double ValAcc) : ISweepEvent;
+
+/// <summary>A trial finished for good with a result (status <c>completed</c> or <c>diverged</c>).</summary>
+public sealed record TrialCompleted(string TrialId, TrialResult Result) : ISweepEvent;
+
+/// <summary>
+/// A trial run failed (threw, or timed out). <paramref name="Attempt"/> counts failures from 1; when
+/// <paramref name="Terminal"/> the trial is failed for good, otherwise it is pending again for a retry.
+/// </summary>
+public sealed record TrialFailed(string TrialId, string Reason, int Attempt, bool Terminal) : ISweepEvent;
+
+/// <summary>A running trial went back to the queue without counting as a failure (worker lost, coordinator restarted, run cancelled).</summary>
+public sealed record TrialRequeued(string TrialId, string Reason) : ISweepEvent;
+
+/// <summary>Every trial of stage <paramref name="Stage"/> reached a terminal status.</summary>
+public sealed record StageCompleted(int Stage) : ISweepEvent;
+
+/// <summary>The last stage completed; the sweep is done.</summary>
+public sealed record SweepCompleted : ISweepEvent;

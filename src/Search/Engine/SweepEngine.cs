@@ -1,0 +1,180 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Sweep.Search.Planning;
+using Sweep.Search.Sampling;
+using Sweep.Search.Specs;
+using Sweep.Search.Trials;
+
+namespace Sweep.Search.Engine;
+
+/// <summary>
+/// The sweep's decisions as a pure function of (state, input): each method returns the events to persist, and
+/// the caller (the coordinator actor) persists them, applies them to its state and only then acts (sends trials,
+/// cancels runs). Nothing here touches a clock, a worker or the journal; an empty result means "nothing to do"
+/// (a duplicate or late message). Stage transitions cascade inside the returned list: the last terminal trial of
+/// stage k yields [..., StageCompleted(k), StageStarted(k+1, ...)] or [..., StageCompleted(k), SweepCompleted].
+/// </summary>
+public sealed class SweepEngine
+{
+    private readonly Func<SweepSpec, ISampler> _samplerFactory;
+
+    public SweepEngine() : this(SamplerFactory.Create) { }
+
+    public SweepEngine(Func<SweepSpec, ISampler> samplerFactory) => _samplerFactory = samplerFactory;
+
+    /// <summary>Starts a sweep: SweepStarted then stage 1.</summary>
+    public IReadOnlyList<ISweepEvent> Start(SweepSpec spec)
+    {
+        var events = new List<ISweepEvent> { new SweepStarted(spec, spec.Seed) };
+        var state = SweepState.Empty.Apply(events[0]);
+        StartStage(state, 1, events);
+        return events;
+    }
+
+    /// <summary>Hands up to <paramref name="freeSlots"/> pending trials (in trial order) to <paramref name="worker"/>.</summary>
+    public IReadOnlyList<ISweepEvent> Dispatch(SweepState state, string worker, int freeSlots, DateTimeOffset now)
+    {
+        if (freeSlots <= 0 || state.IsCompleted) return [];
+        return [.. state.Pending.Take(freeSlots).Select(p => new TrialDispatched(p.TrialId, worker, state.Trials[p.TrialId].Attempts + 1, now))];
+    }
+
+    /// <summary>Records a per-epoch report of a trial that <paramref name="worker"/> is running; empty when stale.</summary>
+    public IReadOnlyList<ISweepEvent> ReportEpoch(SweepState state, string trialId, string worker, int epoch, double loss, double trainAcc, double valAcc)
+    {
+        if (state.FindTrial(trialId) is not { Status: TrialStatus.Running } trial || trial.Worker != worker) return [];
+        if (trial.LastEpoch is { } last && last.Epoch >= epoch) return [];
+        return [new TrialEpochReported(trialId, epoch, loss, trainAcc, valAcc)];
+    }
+
+    /// <summary>
+    /// Whether the sampler wants <paramref name="trialId"/> stopped after its latest epoch (early stopping); the
+    /// built-in samplers always answer Continue.
+    /// </summary>
+    public TrialDecision EarlyStop(SweepState state, string trialId)
+    {
+        if (state.Spec is null || state.FindTrial(trialId) is not { Status: TrialStatus.Running } trial) return TrialDecision.Continue;
+        var peers = state.TrialsOfStage(trial.Stage).Where(t => t.TrialId != trialId && (t.LastEpoch is not null || t.Result is not null)).Select(ToProgress);
+        return _samplerFactory(state.Spec).Tell(ToProgress(trial), [.. peers]);
+    }
+
+    private static TrialProgress ToProgress(TrialState t) => new(
+        t.TrialId, t.Stage, t.Spec.Params, t.LastEpoch?.Epoch ?? t.Result?.EpochsRun ?? 0, t.Spec.Budget.Epochs,
+        t.Result is { ValAccHistory.IsDefault: false } r ? r.ValAccHistory : t.LastEpoch is { } e ? [e.ValAcc] : []);
+
+    /// <summary>
+    /// A worker's result. Completed and diverged results finish the trial (diverged is terminal, never retried); a
+    /// failed result counts as a failure (<see cref="Fail"/>); a cancelled one re-queues it. Results for finished or
+    /// never-dispatched trials are ignored (empty), which makes completion idempotent.
+    /// </summary>
+    public IReadOnlyList<ISweepEvent> Complete(SweepState state, string trialId, TrialResult result)
+    {
+        if (state.FindTrial(trialId) is not { } trial || trial.IsTerminal || trial.Attempts == 0) return [];
+        switch (result.Status)
+        {
+            case TrialStatus.Completed or TrialStatus.Diverged:
+                var events = new List<ISweepEvent> { new TrialCompleted(trialId, result) };
+                AfterTerminal(state, events);
+                return events;
+            case TrialStatus.Failed:
+                return Fail(state, trialId, result.Error ?? "the trial failed without a reason", result.Worker);
+            case TrialStatus.Cancelled:
+                return trial.Status == TrialStatus.Running && (result.Worker is null || result.Worker == trial.Worker)
+                    ? [new TrialRequeued(trialId, "run cancelled on " + (trial.Worker ?? "its worker"))]
+                    : [];
+            default:
+                return [];
+        }
+    }
+
+    /// <summary>
+    /// A run of <paramref name="trialId"/> failed. Retried (back to pending) while failures &lt;= max_retries, then failed
+    /// for good; a <paramref name="final"/> failure (a configuration error, which no retry can cure) fails it for good at
+    /// once. Ignored unless the trial is running (on <paramref name="worker"/>, when given).
+    /// </summary>
+    public IReadOnlyList<ISweepEvent> Fail(SweepState state, string trialId, string reason, string? worker = null, bool final = false)
+    {
+        if (state.FindTrial(trialId) is not { Status: TrialStatus.Running } trial) return [];
+        if (worker is not null && trial.Worker != worker) return [];
+        var failures = trial.Failures + 1;
+        var terminal = final || failures > (state.Spec?.MaxRetries ?? 0);
+        var events = new List<ISweepEvent> { new TrialFailed(trialId, reason, failures, terminal) };
+        if (terminal) AfterTerminal(state, events);
+        return events;
+    }
+
+    /// <summary>Puts the trials <paramref name="worker"/> was running back to the queue (not counted as failures).</summary>
+    public IReadOnlyList<ISweepEvent> WorkerLost(SweepState state, string worker) =>
+        state.RunningByWorker.TryGetValue(worker, out var ids)
+            ? [.. ids.Select(id => state.Trials[id]).OrderBy(t => t.Ordinal).Select(t => new TrialRequeued(t.TrialId, $"worker {worker} lost"))]
+            : [];
+
+    /// <summary>
+    /// Running trials dispatched longer than the spec's trial_timeout ago are failed for good (the caller cancels
+    /// them on their workers); a late result for them is then ignored.
+    /// </summary>
+    public IReadOnlyList<ISweepEvent> TimedOut(SweepState state, DateTimeOffset now)
+    {
+        if (state.Spec is null) return [];
+        var timeout = state.Spec.TrialTimeout;
+        var events = new List<ISweepEvent>();
+        foreach (var trial in state.RunningTrials.Where(t => t.DispatchedAt is { } at && now - at > timeout).ToList())
+        {
+            events.Add(new TrialFailed(trial.TrialId,
+                $"timed out after {timeout.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s on {trial.Worker}", trial.Failures + 1, Terminal: true));
+        }
+        if (events.Count > 0) AfterTerminal(state, events);
+        return events;
+    }
+
+    /// <summary>
+    /// After recovery from the journal: every trial that was running goes back to pending (its worker may be gone;
+    /// if it is not, its result is still accepted once, since completion is idempotent). Also finishes a stage
+    /// transition that was cut off (e.g. StageCompleted persisted but the next StageStarted not).
+    /// </summary>
+    public IReadOnlyList<ISweepEvent> Recover(SweepState state)
+    {
+        var events = new List<ISweepEvent>(RequeueInFlight(state, "coordinator restarted"));
+        if (state.IsStarted && !state.IsCompleted)
+        {
+            if (state.CurrentStage == 0) StartStage(state, 1, events);
+            else if (state.IsStageFinished(state.CurrentStage)) AfterTerminal(state, events);
+        }
+        return events;
+    }
+
+    internal static IEnumerable<ISweepEvent> RequeueInFlight(SweepState state, string reason) =>
+        state.RunningTrials.Select(t => new TrialRequeued(t.TrialId, reason));
+
+    /// <summary>Appends stage/sweep completion events that became due after <paramref name="events"/>.</summary>
+    private void AfterTerminal(SweepState state, List<ISweepEvent> events)
+    {
+        foreach (var e in events) state = state.Apply(e);
+        while (!state.IsCompleted && state.CurrentStage > 0 && state.IsStageFinished(state.CurrentStage))
+        {
+            var stage = state.CurrentStage;
+            if (state.LastCompletedStage < stage)
+            {
+                var completed = new StageCompleted(stage);
+                events.Add(completed);
+                state = state.Apply(completed);
+            }
+            if (stage >= state.StageCount)
+            {
+                var done = new SweepCompleted();
+                events.Add(done);
+                state = state.Apply(done);
+            }
+            else
+            {
+                state = StartStage(state, stage + 1, events);
+            }
+        }
+    }
+
+    private SweepState StartStage(SweepState state, int stage, List<ISweepEvent> events)
+    {
+        var started = new StageStarted(stage, SweepPlanner.BuildStageTrials(state.Spec!, stage, state.HistoryBefore(stage), _samplerFactory));
+        events.Add(started);
+        return state.Apply(started);
+    }
+}

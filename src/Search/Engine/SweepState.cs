@@ -1,0 +1,362 @@
+using System.Collections.Immutable;
+using System.Text.Json.Serialization;
+using Sweep.Search.Progress;
+using Sweep.Search.Sampling;
+using Sweep.Search.Serialization;
+using Sweep.Search.Specs;
+using Sweep.Search.Trials;
+
+namespace Sweep.Search.Engine;
+
+/// <summary>One trial as the sweep state tracks it.</summary>
+/// <param name="Spec">What to run.</param>
+/// <param name="Index">1-based position within its stage.</param>
+/// <param name="Ordinal">Global dispatch order (stage order, then index).</param>
+/// <param name="Status">Current status.</param>
+/// <param name="Attempts">How many times it was dispatched.</param>
+/// <param name="Failures">How many runs failed (counts toward the retry limit).</param>
+/// <param name="Worker">The worker running it (or that ran it last).</param>
+/// <param name="DispatchedAt">When the current/last run was dispatched.</param>
+/// <param name="LastEpoch">The latest per-epoch report of the current run.</param>
+/// <param name="Result">The final result, once completed or diverged.</param>
+/// <param name="FailureReason">The latest failure reason.</param>
+/// <param name="FinishOrder">1-based order in which trials reached a terminal status; 0 while open.</param>
+public sealed record TrialState(
+    TrialSpec Spec,
+    int Index,
+    long Ordinal,
+    TrialStatus Status,
+    int Attempts = 0,
+    int Failures = 0,
+    string? Worker = null,
+    DateTimeOffset? DispatchedAt = null,
+    EpochProgress? LastEpoch = null,
+    TrialResult? Result = null,
+    string? FailureReason = null,
+    long FinishOrder = 0)
+{
+    [JsonIgnore] public string TrialId => Spec.TrialId;
+    [JsonIgnore] public int Stage => Spec.Stage;
+    [JsonIgnore] public bool IsTerminal => Status.IsTerminal();
+}
+
+/// <summary>Counts of trials by status.</summary>
+public sealed record StatusCounts(int Pending, int Running, int Completed, int Diverged, int Failed, int Cancelled)
+{
+    public static readonly StatusCounts Zero = new(0, 0, 0, 0, 0, 0);
+
+    [JsonIgnore] public int Total => Pending + Running + Completed + Diverged + Failed + Cancelled;
+    [JsonIgnore] public int Terminal => Completed + Diverged + Failed + Cancelled;
+
+    public int this[TrialStatus status] => status switch
+    {
+        TrialStatus.Pending => Pending,
+        TrialStatus.Running => Running,
+        TrialStatus.Completed => Completed,
+        TrialStatus.Diverged => Diverged,
+        TrialStatus.Failed => Failed,
+        _ => Cancelled,
+    };
+
+    public StatusCounts Add(TrialStatus status, int delta) => status switch
+    {
+        TrialStatus.Pending => this with { Pending = Pending + delta },
+        TrialStatus.Running => this with { Running = Running + delta },
+        TrialStatus.Completed => this with { Completed = Completed + delta },
+        TrialStatus.Diverged => this with { Diverged = Diverged + delta },
+        TrialStatus.Failed => this with { Failed = Failed + delta },
+        _ => this with { Cancelled = Cancelled + delta },
+    };
+
+    public StatusCounts Move(TrialStatus from, TrialStatus to) => Add(from, -1).Add(to, 1);
+
+    public override string ToString() =>
+        $"{Pending} pending, {Running} running, {Completed} completed, {Diverged} diverged, {Failed} failed" + (Cancelled > 0 ? $", {Cancelled} cancelled" : "");
+}
+
+/// <summary>
+/// The state of one sweep, rebuilt by applying its journal events in order. Immutable: <see cref="Apply"/> returns a
+/// new state in O(log n) per trial touched (immutable collections share structure), so replaying or snapshotting
+/// 10,000+ trials stays cheap. Apply is forgiving: an event that does not fit the state (a second completion, a
+/// report for a finished trial) leaves the state unchanged, which makes completion idempotent.
+/// </summary>
+[JsonConverter(typeof(SweepStateJsonConverter))]
+public sealed record SweepState
+{
+    public static readonly SweepState Empty = new();
+
+    /// <summary>The spec of the sweep, null before SweepStarted.</summary>
+    public SweepSpec? Spec { get; private init; }
+    public long Seed { get; private init; }
+
+    /// <summary>The latest started stage (1-based); 0 before the first.</summary>
+    public int CurrentStage { get; private init; }
+
+    /// <summary>The latest stage for which StageCompleted was applied; 0 before.</summary>
+    public int LastCompletedStage { get; private init; }
+
+    public bool IsCompleted { get; private init; }
+
+    public ImmutableDictionary<string, TrialState> Trials { get; private init; } = ImmutableDictionary<string, TrialState>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>Trial ids of each stage, in index order.</summary>
+    public ImmutableDictionary<int, ImmutableArray<string>> StageTrials { get; private init; } = ImmutableDictionary<int, ImmutableArray<string>>.Empty;
+
+    /// <summary>Pending trials in dispatch order (ordinal).</summary>
+    public ImmutableSortedSet<(long Ordinal, string TrialId)> Pending { get; private init; } = [];
+
+    /// <summary>Running trial ids by worker.</summary>
+    public ImmutableDictionary<string, ImmutableSortedSet<string>> RunningByWorker { get; private init; } = ImmutableDictionary<string, ImmutableSortedSet<string>>.Empty.WithComparers(StringComparer.Ordinal);
+
+    public StatusCounts Counts { get; private init; } = StatusCounts.Zero;
+
+    /// <summary>Open (pending or running) trials per stage.</summary>
+    public ImmutableDictionary<int, int> OpenByStage { get; private init; } = ImmutableDictionary<int, int>.Empty;
+
+    /// <summary>The best completed trial so far (leaderboard order), null before any completed.</summary>
+    public string? BestTrialId { get; private init; }
+
+    public long FinishedCount { get; private init; }
+    public long NextOrdinal { get; private init; }
+
+    public bool IsStarted => Spec is not null;
+
+    public int StageCount => Spec?.Stages.Length ?? 0;
+
+    public TrialState? FindTrial(string trialId) => Trials.TryGetValue(trialId, out var t) ? t : null;
+
+    public TrialState GetTrial(string trialId) =>
+        FindTrial(trialId) ?? throw new KeyNotFoundException($"the sweep has no trial '{trialId}'");
+
+    /// <summary>Whether every trial of <paramref name="stage"/> is terminal (and the stage exists).</summary>
+    public bool IsStageFinished(int stage) =>
+        StageTrials.ContainsKey(stage) && OpenByStage.GetValueOrDefault(stage) == 0;
+
+    public IEnumerable<TrialState> TrialsOfStage(int stage) =>
+        StageTrials.TryGetValue(stage, out var ids) ? ids.Select(id => Trials[id]) : [];
+
+    public IEnumerable<TrialState> RunningTrials =>
+        RunningByWorker.Values.SelectMany(ids => ids).Select(id => Trials[id]).OrderBy(t => t.Ordinal);
+
+    /// <summary>Finished (terminal) trials of stages before <paramref name="stage"/>, as samplers see them.</summary>
+    public ImmutableArray<TrialSnapshot> HistoryBefore(int stage) =>
+        [.. Enumerable.Range(1, Math.Max(0, stage - 1)).SelectMany(TrialsOfStage).Where(t => t.IsTerminal).Select(ToSnapshot)];
+
+    public TrialSnapshot ToSnapshot(TrialState trial) => new(
+        trial.TrialId, trial.Stage, trial.Index,
+        Spec is null ? trial.Spec.Params : trial.Spec.Params.Only(Spec.Space.Dimensions.Select(d => d.Name)),
+        trial.Status, trial.Result?.BestValAcc ?? 0, trial.Result?.BestEpoch ?? 0);
+
+    /// <summary>Applies every event in order.</summary>
+    public static SweepState Replay(IEnumerable<ISweepEvent> events)
+    {
+        var state = Empty;
+        foreach (var e in events) state = state.Apply(e);
+        return state;
+    }
+
+    /// <summary>Replays, then puts dispatched-but-unfinished trials back to pending (as after a coordinator restart).</summary>
+    public static SweepState Recover(IEnumerable<ISweepEvent> events)
+    {
+        var state = Replay(events);
+        foreach (var e in SweepEngine.RequeueInFlight(state, "coordinator restarted")) state = state.Apply(e);
+        return state;
+    }
+
+    public SweepState Apply(ISweepEvent sweepEvent) => sweepEvent switch
+    {
+        SweepStarted e => Spec is null ? this with { Spec = e.Spec, Seed = e.Seed } : this,
+        StageStarted e => ApplyStageStarted(e),
+        TrialDispatched e => ApplyDispatched(e),
+        TrialEpochReported e => ApplyEpoch(e),
+        TrialCompleted e => ApplyCompleted(e),
+        TrialFailed e => ApplyFailed(e),
+        TrialRequeued e => ApplyRequeued(e),
+        StageCompleted e => e.Stage > LastCompletedStage ? this with { LastCompletedStage = e.Stage } : this,
+        SweepCompleted => this with { IsCompleted = true },
+        _ => throw new ArgumentException($"unknown sweep event {sweepEvent.GetType().Name}"),
+    };
+
+    private SweepState ApplyStageStarted(StageStarted e)
+    {
+        if (StageTrials.ContainsKey(e.Stage)) return this;
+        var trials = Trials.ToBuilder();
+        var pending = Pending.ToBuilder();
+        var ordinal = NextOrdinal;
+        var index = 0;
+        foreach (var spec in e.Trials)
+        {
+            index++;
+            var trial = new TrialState(spec, index, ordinal++, TrialStatus.Pending);
+            trials[spec.TrialId] = trial;
+            pending.Add((trial.Ordinal, spec.TrialId));
+        }
+        return this with
+        {
+            CurrentStage = Math.Max(CurrentStage, e.Stage),
+            Trials = trials.ToImmutable(),
+            Pending = pending.ToImmutable(),
+            StageTrials = StageTrials.Add(e.Stage, [.. e.Trials.Select(t => t.TrialId)]),
+            OpenByStage = OpenByStage.SetItem(e.Stage, e.Trials.Length),
+            Counts = Counts.Add(TrialStatus.Pending, e.Trials.Length),
+            NextOrdinal = ordinal,
+        };
+    }
+
+    private SweepState ApplyDispatched(TrialDispatched e)
+    {
+        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Pending } trial) return this;
+        var updated = trial with
+        {
+            Status = TrialStatus.Running,
+            Attempts = Math.Max(trial.Attempts + 1, e.Attempt),
+            Worker = e.Worker,
+            DispatchedAt = e.At,
+            LastEpoch = null,
+        };
+        return this with
+        {
+            Trials = Trials.SetItem(e.TrialId, updated),
+            Pending = Pending.Remove((trial.Ordinal, trial.TrialId)),
+            RunningByWorker = RunningByWorker.SetItem(e.Worker, RunningByWorker.GetValueOrDefault(e.Worker, ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal)).Add(e.TrialId)),
+            Counts = Counts.Move(TrialStatus.Pending, TrialStatus.Running),
+        };
+    }
+
+    private SweepState ApplyEpoch(TrialEpochReported e)
+    {
+        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial) return this;
+        if (trial.LastEpoch is { } last && last.Epoch >= e.Epoch) return this;
+        return this with { Trials = Trials.SetItem(e.TrialId, trial with { LastEpoch = new EpochProgress(e.Epoch, e.Loss, e.TrainAcc, e.ValAcc) }) };
+    }
+
+    private SweepState ApplyCompleted(TrialCompleted e)
+    {
+        if (FindTrial(e.TrialId) is not { } trial || trial.IsTerminal) return this;
+        var status = e.Result.Status == TrialStatus.Diverged ? TrialStatus.Diverged : TrialStatus.Completed;
+        var finished = trial with
+        {
+            Status = status,
+            Result = e.Result,
+            Worker = e.Result.Worker ?? trial.Worker,
+            FinishOrder = FinishedCount + 1,
+        };
+        var next = Close(trial, finished);
+        if (status == TrialStatus.Completed && (BestTrialId is null || LeaderboardOrder.Compare(finished, Trials[BestTrialId]) < 0))
+            next = next with { BestTrialId = finished.TrialId };
+        return next;
+    }
+
+    private SweepState ApplyFailed(TrialFailed e)
+    {
+        if (FindTrial(e.TrialId) is not { } trial || trial.IsTerminal) return this;
+        var failures = Math.Max(trial.Failures + 1, e.Attempt);
+        if (e.Terminal)
+            return Close(trial, trial with { Status = TrialStatus.Failed, Failures = failures, FailureReason = e.Reason, FinishOrder = FinishedCount + 1 });
+        return Reopen(trial, trial with { Status = TrialStatus.Pending, Failures = failures, FailureReason = e.Reason, LastEpoch = null });
+    }
+
+    private SweepState ApplyRequeued(TrialRequeued e)
+    {
+        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial) return this;
+        return Reopen(trial, trial with { Status = TrialStatus.Pending, LastEpoch = null });
+    }
+
+    private SweepState Reopen(TrialState before, TrialState after)
+    {
+        var state = this with
+        {
+            Trials = Trials.SetItem(after.TrialId, after),
+            Pending = Pending.Add((after.Ordinal, after.TrialId)),
+        };
+        if (before.Status == TrialStatus.Running) return state.WithoutRunning(before) with { Counts = Counts.Move(TrialStatus.Running, TrialStatus.Pending) };
+        return state;
+    }
+
+    private SweepState Close(TrialState before, TrialState after)
+    {
+        var state = this with
+        {
+            Trials = Trials.SetItem(after.TrialId, after),
+            Counts = Counts.Move(before.Status, after.Status),
+            OpenByStage = OpenByStage.SetItem(after.Stage, OpenByStage.GetValueOrDefault(after.Stage) - 1),
+            FinishedCount = FinishedCount + 1,
+        };
+        return before.Status == TrialStatus.Running
+            ? state.WithoutRunning(before)
+            : state with { Pending = Pending.Remove((before.Ordinal, before.TrialId)) };
+    }
+
+    private SweepState WithoutRunning(TrialState trial)
+    {
+        if (trial.Worker is null || !RunningByWorker.TryGetValue(trial.Worker, out var ids)) return this;
+        var remaining = ids.Remove(trial.TrialId);
+        return this with { RunningByWorker = remaining.IsEmpty ? RunningByWorker.Remove(trial.Worker) : RunningByWorker.SetItem(trial.Worker, remaining) };
+    }
+
+    /// <summary>Progress the coordinator can show: counts, running trials, best so far and an ETA.</summary>
+    public SweepProgress Progress(DateTimeOffset now) => SweepProgress.Of(this, now);
+
+    /// <summary>Rebuilds a state from its trials (used when reading a snapshot).</summary>
+    internal static SweepState FromSnapshot(SweepSpec? spec, long seed, int currentStage, int lastCompletedStage, bool completed, IEnumerable<TrialState> trials)
+    {
+        var state = Empty with { Spec = spec, Seed = seed, CurrentStage = currentStage, LastCompletedStage = lastCompletedStage, IsCompleted = completed };
+        var all = trials.OrderBy(t => t.Ordinal).ToList();
+        var byId = ImmutableDictionary.CreateBuilder<string, TrialState>(StringComparer.Ordinal);
+        var pending = ImmutableSortedSet.CreateBuilder<(long, string)>();
+        var running = new Dictionary<string, ImmutableSortedSet<string>.Builder>(StringComparer.Ordinal);
+        var open = new Dictionary<int, int>();
+        var counts = StatusCounts.Zero;
+        string? best = null;
+        foreach (var t in all)
+        {
+            byId[t.TrialId] = t;
+            counts = counts.Add(t.Status, 1);
+            open[t.Stage] = open.GetValueOrDefault(t.Stage) + (t.IsTerminal ? 0 : 1);
+            if (t.Status == TrialStatus.Pending) pending.Add((t.Ordinal, t.TrialId));
+            if (t.Status == TrialStatus.Running && t.Worker is not null)
+            {
+                if (!running.TryGetValue(t.Worker, out var set)) running[t.Worker] = set = ImmutableSortedSet.CreateBuilder<string>(StringComparer.Ordinal);
+                set.Add(t.TrialId);
+            }
+            if (t.Status == TrialStatus.Completed && (best is null || LeaderboardOrder.Compare(t, byId[best]) < 0)) best = t.TrialId;
+        }
+        return state with
+        {
+            Trials = byId.ToImmutable(),
+            StageTrials = all.GroupBy(t => t.Stage).ToImmutableDictionary(g => g.Key, g => g.OrderBy(t => t.Index).Select(t => t.TrialId).ToImmutableArray()),
+            Pending = pending.ToImmutable(),
+            RunningByWorker = running.ToImmutableDictionary(kv => kv.Key, kv => kv.Value.ToImmutable(), StringComparer.Ordinal),
+            OpenByStage = open.ToImmutableDictionary(),
+            Counts = counts,
+            BestTrialId = best,
+            FinishedCount = all.Count(t => t.FinishOrder > 0) == 0 ? 0 : all.Max(t => t.FinishOrder),
+            NextOrdinal = all.Count == 0 ? 0 : all[^1].Ordinal + 1,
+        };
+    }
+}
+
+/// <summary>
+/// Leaderboard order of finished trials: completed before everything else, then best val accuracy (desc), then
+/// fewer epochs run, then earlier finish.
+/// </summary>
+public static class LeaderboardOrder
+{
+    public static int Compare(TrialState a, TrialState b)
+    {
+        var aOk = a.Status == TrialStatus.Completed;
+        var bOk = b.Status == TrialStatus.Completed;
+        if (aOk != bOk) return aOk ? -1 : 1;
+        if (aOk)
+        {
+            var byAcc = (b.Result?.BestValAcc ?? 0).CompareTo(a.Result?.BestValAcc ?? 0);
+            if (byAcc != 0) return byAcc;
+            var byEpochs = (a.Result?.EpochsRun ?? 0).CompareTo(b.Result?.EpochsRun ?? 0);
+            if (byEpochs != 0) return byEpochs;
+        }
+        var byFinish = a.FinishOrder.CompareTo(b.FinishOrder);
+        return byFinish != 0 ? byFinish : a.Ordinal.CompareTo(b.Ordinal);
+    }
+
+    public static readonly IComparer<TrialState> Comparer = Comparer<TrialState>.Create(Compare);
+}
