@@ -16,7 +16,7 @@ public static class WorkerCommand
         var seeds = new Option<string>("--seed-nodes") { Description = "HOST:PORT[,HOST:PORT] of the coordinator (and other long-running nodes)", Required = true };
         var host = new Option<string>("--host") { Description = "address other nodes reach this worker at (default 127.0.0.1)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "port to listen on (default 0 = any free port)", DefaultValueFactory = _ => 0 };
-        var slots = new Option<int?>("--slots") { Description = "trials run at once (default: one per CUDA device, else 1)" };
+        var slots = new Option<int?>("--slots") { Description = "trials run at once (default: one per CUDA device, else one per core)" };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N (default: cuda when available, else cpu)" };
         var threads = new Option<int?>("--threads") { Description = "torch threads per slot (default: cores / slots)" };
         var data = new Option<string?>("--data") { Description = "CIFAR-10 folder (default: SWEEP_DATA)" };
