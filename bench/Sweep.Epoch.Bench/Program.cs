@@ -241,7 +241,7 @@ internal static class EpochBenchmark
                 $"{sweepCpu:F2} | {bareCpu:F2} | {bareCpu / sweepCpu:F3} | {imagesPerEpoch / sweepMedian:F0} |"));
         }
         Console.WriteLine("ratio = bare median / Sweep median wall time per epoch; paired ratio = median over rounds of bare / Sweep in the same round;");
-        Console.WriteLine("cpu = process CPU time (both torch threads), which leaves out time spent preempted by other processes.");
+        Console.WriteLine("cpu = process CPU time (all threads), which leaves out time spent preempted by other processes.");
         Console.WriteLine(">= 0.95 is the goal; > 1 means Sweep is faster.");
     }
 

@@ -45,7 +45,9 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
             total = total is null ? squared : total.add_(squared);
         }
         total ??= zeros(Array.Empty<long>(), dtype: dtype, device: device);
-        return scope.MoveToOuter(total.mul_(0.5 * reg));
+        // An explicit Scalar, disposed after the op: an implicit one could be finalized while native code uses it.
+        using var halfReg = (0.5 * reg).ToScalar();
+        return scope.MoveToOuter(total.mul_(halfReg));
     }
 
     protected override void Dispose(bool disposing)
