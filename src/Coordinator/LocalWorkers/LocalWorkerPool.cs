@@ -72,16 +72,18 @@ public sealed class LocalWorkerPool : IDisposable
         };
     }
 
-    /// <summary>Starts <paramref name="count"/> single-slot CPU workers sharing this machine's cores.</summary>
+    /// Starts <paramref name="count"/> CPU workers that split this machine's cores between them; each worker's
+    /// slot planner lays out its share (README, "Benchmarks": one single-threaded slot per core).
+    /// </summary>
     public static LocalWorkerPool Start(int count, string workerDll, string seedNode, string dataDirectory, string logDirectory, string checkpointDirectory)
     {
         Directory.CreateDirectory(logDirectory);
-        var threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, count));
+        var cores = Math.Max(1, Environment.ProcessorCount / Math.Max(1, count));
         var logs = Enumerable.Range(1, count).Select(i => Path.Combine(logDirectory, $"worker-{i}.log")).ToList();
         List<string> arguments =
         [
-            workerDll, "worker", "--seed-nodes", seedNode, "--slots", "1", "--device", "cpu",
-            "--threads", threads.ToString(), "--data", dataDirectory,
+            workerDll, "worker", "--seed-nodes", seedNode, "--device", "cpu",
+            "--cores", cores.ToString(), "--data", dataDirectory,
             "--checkpoint-dir", checkpointDirectory,
             "--exit-with-parent", Environment.ProcessId.ToString(),
         ];

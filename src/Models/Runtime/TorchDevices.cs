@@ -36,7 +36,18 @@ public static class TorchDevices
     /// <summary>Number of CUDA devices, 0 when the CPU build of libtorch is loaded.</summary>
     public static int CudaDeviceCount => torch.cuda.is_available() ? torch.cuda.device_count() : 0;
 
-    /// <summary>A one-line description for logs, e.g. "device cpu (libtorch 2.10.0, 2 threads)".</summary>
+    /// <summary>A one-line description for logs, e.g. "device cpu (cuda available: False, torch threads: 2)".</summary>
     public static string Describe(torch.Device device) =>
         $"device {device} (cuda available: {torch.cuda.is_available()}, torch threads: {torch.get_num_threads()})";
+
+    /// <summary>
+    /// A name that is equal for two devices exactly when they are the same device ("cpu", "cuda:0", ...):
+    /// plain "cuda" is CUDA's first device, as torch allocates on it.
+    /// </summary>
+    public static string Key(torch.Device device) => device.type switch
+    {
+        DeviceType.CPU => "cpu",
+        DeviceType.CUDA => $"cuda:{Math.Max(device.index, 0)}",
+        _ => device.index < 0 ? $"{device.type}".ToLowerInvariant() : $"{device.type}:{device.index}".ToLowerInvariant(),
+    };
 }

@@ -18,6 +18,15 @@ namespace Sweep.Models.Training;
 /// running statistics are not). On top: a per-check callback, cancellation, divergence detection and
 /// a trial seed that drives all sampling through its own generator, never torch's global RNG.
 /// </summary>
+/// <remarks>
+/// The step loop never waits for the device: the data set sits on the training device (copied there once
+/// per process), minibatch indices are drawn there, and each step's loss is written into a device buffer
+/// (<see cref="DeviceLossLog"/>). The host reads that buffer at each accuracy check (which reads results
+/// anyway), asks the device every <see cref="SolverOptions.DivergenceCheckEvery"/> steps whether a loss
+/// diverged (one boolean), and, only when a log is attached, every print_every steps for the iteration
+/// lines. A diverged run therefore stops within that many steps of the bad loss, and its loss history
+/// ends at the first bad loss, as the seed Solver's does.
+/// </remarks>
 public sealed class Solver
 {
     private readonly ClassifierModel _model;
@@ -59,20 +68,45 @@ public sealed class Solver
         var total = Stopwatch.StartNew();
         var sinceCheck = Stopwatch.StartNew();
         var parameters = _model.parameters().ToList();
-        var device = parameters.Count > 0 ? parameters[0].device : torch.CPU;
+        var device = DeviceOf(parameters);
         var dtype = _model.Spec.DType;
-        using var generator = new torch.Generator(SamplingSeed(_options.Seed));
+        Log($"training on {TorchDevices.Describe(device)}, dtype {dtype}");
+        // Minibatches are drawn on the training device, from a copy of the data made there once per process,
+        // with a generator on that device: no image and no index crosses the bus inside the step loop.
+        var data = _data.On(device);
+        using var generator = new torch.Generator(SamplingSeed(_options.Seed), device);
         using var updater = new ParameterUpdater(parameters,
             () => UpdateRule.Create(_options.UpdateRule, _options.EffectiveLearningRate, _options.Momentum));
+        var iterationsPerEpoch = IterationsPerEpoch;
+        var numIterations = NumIterations;
+        using var losses = new DeviceLossLog(device, capacity: iterationsPerEpoch, _options.DivergenceLoss);
         List<Tensor>? bestParameters = null;
         string? checkpointPath = null;
         var bestValAcc = 0.0;
         var bestEpoch = 0;
         var epoch = 0;
-        var lossesSinceCheck = new List<double>();
+        var checkStart = 0;
         var status = TrainingStatus.Completed;
-        var iterationsPerEpoch = IterationsPerEpoch;
-        var numIterations = NumIterations;
+
+        // Reads the losses still on the device into the history (one host sync), prints the iteration lines
+        // among them, and reports whether one of them diverged; the history then ends at the first such loss.
+        bool FlushLosses()
+        {
+            var first = _lossHistory.Count;
+            _lossHistory.AddRange(losses.Read());
+            for (var t = first; t < _lossHistory.Count; t++)
+            {
+                var loss = _lossHistory[t];
+                if (t % _options.PrintEvery == 0)
+                    Log($"(Iteration {t + 1} / {numIterations}) loss: {Format(loss)}");
+                if (double.IsFinite(loss) && loss <= _options.DivergenceLoss)
+                    continue;
+                _lossHistory.RemoveRange(t + 1, _lossHistory.Count - t - 1);
+                Log($"diverged at iteration {t + 1}: loss {Format(loss)} (limit {_options.DivergenceLoss})");
+                return true;
+            }
+            return false;
+        }
 
         try
         {
@@ -85,30 +119,30 @@ public sealed class Solver
                     break;
                 }
 
-                var loss = Step(generator, updater, device, dtype);
-                _lossHistory.Add(loss);
-                lossesSinceCheck.Add(loss);
-                if (t % _options.PrintEvery == 0)
-                    Log($"(Iteration {t + 1} / {numIterations}) loss: {Format(loss)}");
-                if (!double.IsFinite(loss) || loss > _options.DivergenceLoss)
+                Step(data, generator, updater, losses, dtype);
+                var isCheck = t == 0 || t == numIterations - 1 || (t + 1) % iterationsPerEpoch == 0;
+                // Host syncs only every few steps (one boolean), at accuracy checks, and for the log lines of a
+                // run that prints them; losses stay on the device in between.
+                var diverged = isCheck || (_options.Log is not null && t % _options.PrintEvery == 0) || losses.IsFull
+                    ? FlushLosses()
+                    : (t + 1) % _options.DivergenceCheckEvery == 0 && losses.DivergedSinceLastCheck() && FlushLosses();
+                if (diverged)
                 {
-                    Log($"diverged at iteration {t + 1}: loss {Format(loss)} (limit {_options.DivergenceLoss})");
                     status = TrainingStatus.Diverged;
                     break;
                 }
 
-                var epochEnd = (t + 1) % iterationsPerEpoch == 0;
-                if (epochEnd)
+                if ((t + 1) % iterationsPerEpoch == 0)
                 {
                     epoch++;
                     updater.DecayLearningRate(_options.LrDecay);
                     LearningRate *= _options.LrDecay;
                 }
-                if (t != 0 && t != numIterations - 1 && !epochEnd)
+                if (!isCheck)
                     continue;
 
-                var trainAcc = CheckAccuracy(_data.TrainImages, _data.TrainLabels, _options.NumTrainSamples, generator);
-                var valAcc = CheckAccuracy(_data.ValImages, _data.ValLabels, _options.NumValSamples, generator);
+                var trainAcc = CheckAccuracy(data.TrainImages, data.TrainLabels, _options.NumTrainSamples, generator);
+                var valAcc = CheckAccuracy(data.ValImages, data.ValLabels, _options.NumValSamples, generator);
                 _trainAccHistory.Add(trainAcc);
                 _valAccHistory.Add(valAcc);
                 Log($"(Epoch {epoch} / {_options.Epochs}) train acc: {Format(trainAcc)}; val_acc: {Format(valAcc)}");
@@ -120,11 +154,15 @@ public sealed class Solver
                     if (_options.CheckpointDirectory is { } directory)
                         checkpointPath = SaveCheckpoint(directory);
                 }
-                onEpoch?.Invoke(new EpochReport(epoch, lossesSinceCheck.Average(), trainAcc, valAcc, sinceCheck.Elapsed.TotalSeconds));
-                lossesSinceCheck.Clear();
+                var meanLoss = _lossHistory.GetRange(checkStart, _lossHistory.Count - checkStart).Average();
+                checkStart = _lossHistory.Count;
+                onEpoch?.Invoke(new EpochReport(epoch, meanLoss, trainAcc, valAcc, sinceCheck.Elapsed.TotalSeconds));
                 sinceCheck.Restart();
             }
 
+            // A cancelled run still reports the losses of the steps it took.
+            if (status != TrainingStatus.Diverged && FlushLosses())
+                status = TrainingStatus.Diverged;
             if (bestParameters is not null)
                 RestoreParameters(parameters, bestParameters);
         }
@@ -141,23 +179,24 @@ public sealed class Solver
 
     /// <summary>
     /// Fraction of correct predictions in test mode (eval(), no_grad) on <paramref name="numSamples"/>
-    /// images drawn with replacement, or all of them when null or when there are not more than that.
-    /// The model is put back in train mode afterwards.
+    /// images drawn with replacement by <paramref name="generator"/> (on its own device), or all of them when
+    /// null or when there are not more than that. Batches go to the model's device as needed; the count
+    /// stays there until the end (one host read). The model is put back in train mode afterwards.
     /// </summary>
     public double CheckAccuracy(Tensor images, Tensor labels, int? numSamples, torch.Generator generator)
     {
         var count = images.shape[0];
-        var parameters = _model.parameters().ToList();
-        var device = parameters.Count > 0 ? parameters[0].device : torch.CPU;
+        var device = DeviceOf(_model.parameters());
         using var outer = NewDisposeScope();
         Tensor? indices = null;
         if (numSamples is { } k && count > k)
         {
-            indices = randint(0, count, [k], dtype: ScalarType.Int64, generator: generator);
+            indices = randint(0, count, [k], dtype: ScalarType.Int64, device: generator.device, generator: generator)
+                .to(images.device);
             count = k;
         }
 
-        long correct = 0;
+        var correct = zeros([], ScalarType.Int64, device);
         _model.eval();
         try
         {
@@ -179,30 +218,36 @@ public sealed class Solver
                     y = labels.index_select(0, chunk);
                 }
                 var scores = _model.forward(x.to(_model.Spec.DType, device));
-                correct += scores.argmax(1).eq(y.to(device)).sum().item<long>();
+                correct.add_(scores.argmax(1).eq_(y.to(device)).sum());
             }
         }
         finally
         {
             _model.train();
         }
-        return (double)correct / count;
+        return (double)correct.item<long>() / count;
     }
 
-    private double Step(torch.Generator generator, ParameterUpdater updater, torch.Device device, ScalarType dtype)
+    /// <summary>One update on a minibatch drawn with replacement; the loss is appended on the device, never read here.</summary>
+    private void Step(CifarDataset data, torch.Generator generator, ParameterUpdater updater, DeviceLossLog losses, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var indices = randint(0, _data.NumTrain, [_options.BatchSize], dtype: ScalarType.Int64, generator: generator);
-        var x = _data.TrainImages.index_select(0, indices).to(dtype, device);
-        var y = _data.TrainLabels.index_select(0, indices).to(device);
-        var scores = _model.forward(x);
-        var loss = nn.functional.cross_entropy(scores, y).add(_model.RegularizationLoss());
-        var value = loss.to(ScalarType.Float64).item<double>();
-        if (!double.IsFinite(value) || value > _options.DivergenceLoss)
-            return value;
+        var indices = randint(0, data.NumTrain, [_options.BatchSize], dtype: ScalarType.Int64, device: generator.device, generator: generator);
+        var x = data.TrainImages.index_select(0, indices);
+        if (x.dtype != dtype)
+            x = x.to_type(dtype);
+        var y = data.TrainLabels.index_select(0, indices);
+        var loss = _model.Loss(x, y);
+        losses.Append(loss);
         loss.backward();
         updater.Step();
-        return value;
+    }
+
+    private static torch.Device DeviceOf(IEnumerable<TorchSharp.Modules.Parameter> parameters)
+    {
+        // Not disposed: these are the module's own parameters.
+        var first = parameters.FirstOrDefault();
+        return first?.device ?? torch.CPU;
     }
 
     private static List<Tensor> CopyParameters(List<TorchSharp.Modules.Parameter> parameters, List<Tensor>? into)
@@ -236,7 +281,7 @@ public sealed class Solver
     /// The trial seed's own stream for minibatch sampling, so that sampling does not replay the random numbers
     /// that the same seed gave the model's initialization.
     /// </summary>
-    private static ulong SamplingSeed(long seed) => SeedStreams.Derive(seed, SeedStreams.Sampling);
+    internal static ulong SamplingSeed(long seed) => SeedStreams.Derive(seed, SeedStreams.Sampling);
 
     private void Log(string line) => _options.Log?.Invoke(line);
 

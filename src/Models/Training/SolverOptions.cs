@@ -50,6 +50,13 @@ public sealed record SolverOptions
     /// <summary>A loss above this (or NaN/Inf) marks the run diverged and stops it.</summary>
     public double DivergenceLoss { get; init; } = 1e4;
 
+    /// <summary>
+    /// Ask the device whether a loss diverged every this many steps (one boolean read back, the only host
+    /// sync between accuracy checks); a diverged run stops at most this many steps late, its history cut
+    /// at the first bad loss.
+    /// </summary>
+    public int DivergenceCheckEvery { get; init; } = 10;
+
     public double EffectiveLearningRate => LearningRate ?? (UpdateRule == UpdateRuleKind.Adam ? 1e-3 : 1e-2);
 
     /// <summary>Throws <see cref="ArgumentException"/> with a one-line message for the first invalid value.</summary>
@@ -73,5 +80,6 @@ public sealed record SolverOptions
         Require(PrintEvery >= 1, $"print_every must be at least 1 (got {PrintEvery})");
         Require(EvalBatchSize >= 1, $"eval batch size must be at least 1 (got {EvalBatchSize})");
         Require(DivergenceLoss > 0, $"divergence loss must be positive (got {DivergenceLoss})");
+        Require(DivergenceCheckEvery >= 1, $"divergence check interval must be at least 1 step (got {DivergenceCheckEvery})");
     }
 }

@@ -16,16 +16,17 @@ public static class WorkerCommand
         var seeds = new Option<string>("--seed-nodes") { Description = "HOST:PORT[,HOST:PORT] of the coordinator (and other long-running nodes)", Required = true };
         var host = new Option<string?>("--host") { Description = "address other nodes reach this worker at (default: the configuration's, 127.0.0.1)" };
         var port = new Option<int?>("--port") { Description = "port to listen on (default: the configuration's, 0 = any free port)" };
-        var slots = new Option<int?>("--slots") { Description = "trials run at once (default: one per CUDA device, else 1)" };
+        var slots = new Option<int?>("--slots") { Description = "trials run at once (default: one per CUDA device, else one per core)" };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N (default: cuda when available, else cpu)" };
         var threads = new Option<int?>("--threads") { Description = "torch threads per slot (default: cores / slots)" };
+        var cores = new Option<int?>("--cores") { Description = "cores this worker lays its slots over (default: all of the machine's)" };
         var data = new Option<string?>("--data") { Description = "CIFAR-10 folder (default: SWEEP_DATA)" };
         var checkpoints = new Option<string>("--checkpoint-dir") { Description = "where each trial's best-val weights are kept", DefaultValueFactory = _ => "checkpoints" };
         var joinTimeout = new Option<double?>("--join-timeout") { Description = "seconds to wait for the cluster before giving up (default: sweep.node.join-timeout, 30 s)" };
         var parent = new Option<int?>("--exit-with-parent") { Description = "exit when this process id ends (used by ./sweep run)", Hidden = true };
         var command = new Command("worker", "run a worker node: join the cluster and train the trials the coordinator hands out")
         {
-            seeds, host, port, slots, device, threads, data, checkpoints, joinTimeout, parent,
+            seeds, host, port, slots, device, threads, cores, data, checkpoints, joinTimeout, parent,
         };
         command.SetAction((result, _) => CliRunner.Guard(async () =>
         {
@@ -37,8 +38,11 @@ public static class WorkerCommand
                 throw new SweepUsageException("no CIFAR-10 folder given; pass --data DIR or set SWEEP_DATA");
             var dataDirectory = DataDirectory.Check(dataFlag, result.GetValue(data) is null ? "SWEEP_DATA" : "--data");
             var checkpointDirectory = Path.GetFullPath(result.GetValue(checkpoints)!);
+            var coreBudget = result.GetValue(cores) ?? Environment.ProcessorCount;
+            if (coreBudget < 1)
+                throw new SweepUsageException($"--cores {coreBudget} must be at least 1");
             var plan = SlotPlanner.Plan(result.GetValue(slots), result.GetValue(device), result.GetValue(threads),
-                Environment.ProcessorCount, TorchTrialRunner.CudaDeviceCount(), checkpointDirectory);
+                coreBudget, TorchTrialRunner.CudaDeviceCount(), checkpointDirectory);
             var runner = TorchTrialRunner.Create(dataDirectory);
             var options = new ClusterNodeOptions(result.GetValue(host), portValue, seedNodes, ClusterNodeConfig.WorkerRole);
             return await RunAsync(options, plan, runner, timeout, result.GetValue(parent));

@@ -4,11 +4,17 @@ using Sweep.Worker.Trials;
 namespace Sweep.Worker.Hosting;
 
 /// <summary>
-/// Decides a worker's slots: one per CUDA device by default (slot i on cuda:i), or one on CPU; a requested
-/// device pins every slot to it. CPU slots share the cores evenly (threads = cores / slots).
+/// Decides a worker's slots x threads layout for N cores and M CUDA devices. With M > 0 (device auto or
+/// cuda): one slot per device (slot i on cuda:i), the cores shared among them. On CPU: one single-threaded
+/// slot per core, because concurrent trials beat intra-op threads for a sweep's throughput (README,
+/// "Benchmarks": on 2 cores, 2 slots x 1 thread trained more trial-images per second than 1 x 2). A
+/// requested device pins every slot to it; --slots or --threads alone derive the other from the cores.
 /// </summary>
 public static class SlotPlanner
 {
+    /// <summary>Torch threads per CPU slot when neither --slots nor --threads is given (the measured best).</summary>
+    public const int CpuThreadsPerSlot = 1;
+
     /// <param name="slots">--slots, or null for the default.</param>
     /// <param name="device">--device: null/auto, cpu, cuda or cuda:i.</param>
     /// <param name="threads">--threads, or null for cores / slots.</param>
@@ -26,7 +32,7 @@ public static class SlotPlanner
         int count;
         if (wanted == "cpu")
         {
-            count = slots ?? 1;
+            count = slots ?? Math.Max(1, cores / (threads ?? CpuThreadsPerSlot));
             deviceOf = _ => "cpu";
         }
         else if (wanted == "cuda")

@@ -45,10 +45,12 @@ public class SolverTests
         Assert.Equal(solver.LossHistory.Take(1).Average(), reports[0].Loss, 12);
         Assert.Equal(solver.LossHistory.Skip(1).Take(1).Average(), reports[1].Loss, 12);
         Assert.All(reports, r => Assert.True(r.Seconds >= 0));
-        Assert.Equal("(Iteration 1 / 6) loss: " + solver.LossHistory[0].ToString("F6", System.Globalization.CultureInfo.InvariantCulture), lines[0]);
-        Assert.StartsWith("(Epoch 0 / 3) train acc: ", lines[1]);
-        Assert.Contains("; val_acc: ", lines[1]);
-        Assert.Equal(10, lines.Count);
+        // The first line says where and how the run trains; then the seed Solver's lines.
+        Assert.StartsWith("training on device cpu", lines[0]);
+        Assert.Equal("(Iteration 1 / 6) loss: " + solver.LossHistory[0].ToString("F6", System.Globalization.CultureInfo.InvariantCulture), lines[1]);
+        Assert.StartsWith("(Epoch 0 / 3) train acc: ", lines[2]);
+        Assert.Contains("; val_acc: ", lines[2]);
+        Assert.Equal(11, lines.Count);
         // Val accuracy is over the whole 1,000-image val set: a multiple of 1/1000.
         Assert.All(outcome.ValAccHistory, v => Assert.Equal(Math.Round(v * 1000), v * 1000, 9));
         // Tiny weights give near-uniform scores: the first loss is about ln 10 (docs/seed-formulas.md §7.3).

@@ -5,13 +5,26 @@ namespace Sweep.Worker.Tests.Hosting;
 
 public class SlotPlannerTests
 {
-    [Fact]
-    public void Cpu_defaults_to_one_slot_with_every_core()
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(8, 8)]
+    public void Cpu_defaults_to_one_single_threaded_slot_per_core(int cores, int expectedSlots)
     {
-        var slots = SlotPlanner.Plan(null, null, null, cores: 8, cudaDevices: 0, "ckpt");
-        var slot = Assert.Single(slots);
-        Assert.Equal("cpu", slot.Device);
-        Assert.Equal(8, slot.Threads);
+        var slots = SlotPlanner.Plan(null, null, null, cores, cudaDevices: 0, "ckpt");
+        Assert.Equal(expectedSlots, slots.Count);
+        Assert.All(slots, s => Assert.Equal("cpu", s.Device));
+        Assert.All(slots, s => Assert.Equal(SlotPlanner.CpuThreadsPerSlot, s.Threads));
+        Assert.Equal(cores, slots.Sum(s => s.Threads));
+    }
+
+    [Fact]
+    public void Threads_alone_give_as_many_cpu_slots_as_fit_the_cores()
+    {
+        var slots = SlotPlanner.Plan(null, "cpu", 4, cores: 8, cudaDevices: 0, "ckpt");
+        Assert.Equal(2, slots.Count);
+        Assert.All(slots, s => Assert.Equal(4, s.Threads));
+        Assert.Single(SlotPlanner.Plan(null, "cpu", 16, cores: 8, cudaDevices: 0, "ckpt"));
     }
 
     [Fact]
@@ -24,10 +37,11 @@ public class SlotPlannerTests
     }
 
     [Fact]
-    public void Cuda_defaults_to_one_slot_per_device_each_pinned()
+    public void Cuda_defaults_to_one_slot_per_device_each_pinned_sharing_the_cores()
     {
         var slots = SlotPlanner.Plan(null, null, null, cores: 16, cudaDevices: 4, "ckpt");
         Assert.Equal(["cuda:0", "cuda:1", "cuda:2", "cuda:3"], slots.Select(s => s.Device));
+        Assert.All(slots, s => Assert.Equal(4, s.Threads));
     }
 
     [Fact]
