@@ -14,6 +14,7 @@ public static class SweepCli
         root.Subcommands.Add(JournalCommands.Status());
         root.Subcommands.Add(JournalCommands.Leaderboard());
         root.Subcommands.Add(PlanCommand.Build());
+        root.Subcommands.Add(Reporting.ReportCommand.Build());
         return root;
     }
 }
