@@ -15,6 +15,7 @@ public static class SweepCli
         root.Subcommands.Add(JournalCommands.Leaderboard());
         root.Subcommands.Add(PlanCommand.Build());
         root.Subcommands.Add(Reporting.ReportCommand.Build());
+        root.Subcommands.Add(Dashboard.DashboardCommand.Build());
         return root;
     }
 }
