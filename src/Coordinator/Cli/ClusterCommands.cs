@@ -39,9 +39,8 @@ internal static class ClusterCommands
                     return PrintFinished(existing, location);
                 Console.WriteLine($"sweep: journal {location.Display} already holds '{sweep.Name}' ({existing.Counts}); continuing it");
             }
-            await using var dashboardServer = await DashboardCommand.StartForSessionAsync(result.GetValue(dashboard), location);
-            return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, workers, workerDll, dataDirectory,
-                ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), DefaultJoinTimeout));
+            return await DashboardCommand.WithDashboardAsync(result.GetValue(dashboard), location, () => SweepSession.RunAsync(new SessionPlan(
+                existing.IsStarted ? null : sweep, location, workers, workerDll, dataDirectory, ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), DefaultJoinTimeout)));
         }));
         return command;
     }
@@ -108,8 +107,8 @@ internal static class ClusterCommands
                     return PrintFinished(existing, location);
             }
             var node = new ClusterNodeOptions(result.GetValue(host)!, portValue, seedNodes, ClusterNodeConfig.CoordinatorRole);
-            await using var dashboardServer = await DashboardCommand.StartForSessionAsync(result.GetValue(dashboard), location);
-            return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, 0, null, null, node, TimeSpan.FromSeconds(timeout)));
+            return await DashboardCommand.WithDashboardAsync(result.GetValue(dashboard), location,
+                () => SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, 0, null, null, node, TimeSpan.FromSeconds(timeout))));
         }));
         return command;
     }

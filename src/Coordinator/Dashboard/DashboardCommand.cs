@@ -53,12 +53,17 @@ internal static class DashboardCommand
     public static Option<string?> Option() =>
         new("--dashboard") { Description = $"also serve the live, read-only dashboard on [HOST:]PORT (HOST defaults to 127.0.0.1), e.g. --dashboard {DashboardEndpoint.DefaultPort}" };
 
-    /// <summary>Starts the dashboard for a `run`/`coordinator` session when asked to; null when the option is absent.</summary>
-    public static async Task<DashboardServer?> StartForSessionAsync(string? option, JournalLocation journal)
+    /// <summary>
+    /// Runs a `run`/`coordinator` session, with the dashboard beside it when <paramref name="option"/> is given: started
+    /// before the session (a port in use stops the command before any work), given the final state when it ends.
+    /// </summary>
+    public static async Task<int> WithDashboardAsync(string? option, JournalLocation journal, Func<Task<int>> session)
     {
-        if (option is null) return null;
-        var server = await DashboardServer.StartAsync(DashboardEndpoint.Parse(option, "--dashboard"), journal);
+        if (option is null) return await session();
+        await using var server = await DashboardServer.StartAsync(DashboardEndpoint.Parse(option, "--dashboard"), journal);
         Console.WriteLine($"dashboard: serving {server.Url} (read-only)");
-        return server;
+        var exitCode = await session();
+        await server.PublishFinalStateAsync();
+        return exitCode;
     }
 }

@@ -43,6 +43,19 @@ internal sealed class DashboardFeed : IAsyncDisposable
 
     public DashboardSnapshot Current => _current;
 
+    /// <summary>Reads the sweep once more now (at the end of a session, so that the page shows how it ended).</summary>
+    public async Task RefreshAsync()
+    {
+        try
+        {
+            Publish(SweepFacts.Of(await _read(CancellationToken.None), DateTimeOffset.UtcNow), null);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The last view stays; the session is ending anyway.
+        }
+    }
+
     /// <summary>The figure's PNG for the current view, or null when it does not exist or cannot be drawn yet.</summary>
     public byte[]? RenderFigure(string key)
     {

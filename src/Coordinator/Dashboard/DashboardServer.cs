@@ -139,6 +139,19 @@ internal sealed class DashboardServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// At the end of a `run`/`coordinator` session: publishes the sweep's final state and gives open pages a moment to
+    /// receive it before the process (and with it the dashboard) goes away.
+    /// </summary>
+    public async Task PublishFinalStateAsync()
+    {
+        await _feed.RefreshAsync();
+        await Task.Delay(FinalLinger);
+    }
+
+    /// <summary>Long enough for the event streams (which look for news every 250 ms) to send the final view.</summary>
+    private static readonly TimeSpan FinalLinger = TimeSpan.FromSeconds(1.5);
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();

@@ -6,6 +6,7 @@
   const byId = (id) => document.getElementById(id);
   const fixed = (v, digits) => (typeof v === "number" ? v.toFixed(digits) : "-");
   let figuresVersion = null;
+  let finished = false;
   let headerColumns = null;
 
   function cell(row, text, numeric) {
@@ -137,6 +138,7 @@
       byId("status-line").textContent = "waiting for the sweep";
       return;
     }
+    finished = view.completed;
     document.title = "Sweep: " + view.name;
     byId("sweep-name").textContent = view.name;
     byId("status-line").textContent = view.completed
@@ -164,7 +166,11 @@
   if (window.EventSource) {
     const source = new EventSource("/api/events");
     source.onmessage = (event) => render(JSON.parse(event.data));
-    source.onerror = () => { byId("status-line").textContent = "reconnecting..."; };
+    source.onerror = () => {
+      // A finished sweep's page keeps its last view when the server goes away (a `run` ends with its sweep).
+      if (finished) source.close();
+      else byId("status-line").textContent = "reconnecting...";
+    };
   } else {
     poll();
   }
