@@ -26,7 +26,10 @@ internal static class ReportCommand
             var folder = result.GetValue(output) ?? DefaultFolder(location, state);
             var (html, pngs) = ReportWriter.Write(facts, folder);
             if (!facts.HasFinishedTrials)
-                await Console.Error.WriteLineAsync($"sweep: {ReportHtml.NoTrialsMessage(facts)} (wrote a page saying so to {html})");
+            {
+                var message = ReportHtml.NoTrialsMessage(facts);
+                await Console.Error.WriteLineAsync($"sweep: {char.ToLowerInvariant(message[0])}{message[1..].TrimEnd('.')} (wrote a page saying so: {html})");
+            }
             Console.WriteLine($"report: wrote {html} and {pngs.Count} PNG plot(s) in {Path.GetDirectoryName(html)}");
             return CliRunner.Success;
         }));
