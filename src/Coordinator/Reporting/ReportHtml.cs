@@ -17,9 +17,9 @@ internal static class ReportHtml
     public const string Style = """
         body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 2em auto; max-width: 980px; color: #222; }
         h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-        .summary { color: #444; } .caption { color: #555; font-size: 0.92em; } .message { font-style: italic; color: #a33; }
+        .summary { color: #444; } #leaderboard { overflow-x: auto; } .caption { color: #555; font-size: 0.92em; } .message { font-style: italic; color: #a33; }
         img.figure { max-width: 100%; height: auto; border: 1px solid #eee; }
-        table { border-collapse: collapse; font-size: 0.85em; } th, td { padding: 3px 7px; border-bottom: 1px solid #eee; text-align: left; }
+        table { border-collapse: collapse; font-size: 0.85em; } th, td { padding: 3px 7px; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
         td.num { text-align: right; font-variant-numeric: tabular-nums; } nav a { margin-right: 0.8em; }
         """;
 

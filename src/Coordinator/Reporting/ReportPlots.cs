@@ -63,6 +63,13 @@ internal static class ReportPlots
         _ => null,
     };
 
+    /// <summary>The whole searched range on the x axis, with a little room so that markers at its ends are not cut.</summary>
+    private static void SetPaddedLimitsX(Plot plot, Dimension d, (double Low, double High) range)
+    {
+        var (low, high) = (Position(d, range.Low), Position(d, range.High));
+        plot.Axes.SetLimitsX(low - 0.03 * (high - low), high + 0.03 * (high - low));
+    }
+
     private static ReportFigure NotYet(string key, string title, string caption, string message) => new(key, title, caption, null, message);
 
     private static ReportFigure HistoryByEpochs(SweepFacts facts)
@@ -141,7 +148,7 @@ internal static class ReportPlots
                 points.LegendText = $"stage {group.Key.Stage}";
             }
         }
-        if (Range(d) is { } full) plot.Axes.SetLimitsX(Position(d, full.Low), Position(d, full.High));
+        if (Range(d) is { } full) SetPaddedLimitsX(plot, d, full);
         LabelAxis(plot.Axes.Bottom, d);
         plot.ShowLegend(Alignment.UpperLeft);
         return new(key, title, caption, plot);
@@ -174,8 +181,12 @@ internal static class ReportPlots
                 colormap.GetColor((t.BestValAcc!.Value - min) / (max - min)));
         var bar = plot.Add.ColorBar(new AccuracyColorAxis(colormap, min, max), Edge.Right);
         bar.Label = "best val accuracy";
-        if (Range(x) is { } rx) plot.Axes.SetLimitsX(Position(x, rx.Low), Position(x, rx.High));
-        if (Range(y) is { } ry) plot.Axes.SetLimitsY(Position(y, ry.Low), Position(y, ry.High));
+        if (Range(x) is { } rx) SetPaddedLimitsX(plot, x, rx);
+        if (Range(y) is { } ry)
+        {
+            var (low, high) = (Position(y, ry.Low), Position(y, ry.High));
+            plot.Axes.SetLimitsY(low - 0.03 * (high - low), high + 0.03 * (high - low));
+        }
         LabelAxis(plot.Axes.Bottom, x);
         LabelAxis(plot.Axes.Left, y);
         return new(key, title, caption, plot);
