@@ -63,13 +63,13 @@ internal static class ReportHtml
         return html.ToString();
     }
 
-    public const string ImportanceMethod =
+    public static readonly string ImportanceMethod =
         "For each searched parameter, the completed trials are grouped by its value (one group per choice; for ranges, " +
         "about sqrt(n) equal-count bins, in log space for log ranges). The parameter's main effect is the share of the " +
         "variance in best val accuracy that lies between the groups, corrected for chance as epsilon-squared does: " +
         "(SS_between - (groups - 1) x MS_within) / SS_total, floored at 0. This is the first-order term of a functional " +
         "ANOVA; interactions between parameters are not split out. With fewer than " +
-        "8 completed trials the estimate is noise and is not shown.";
+        $"{ParameterImportance.MinimumTrials} completed trials the estimate is noise and is not shown.";
 
     public static string Summary(SweepFacts facts)
     {

@@ -230,6 +230,7 @@ internal static class ReportPlots
         var plot = NewPlot(title, d.Name, "best val accuracy");
         var jitter = new Random(17);
         var labels = new List<string>();
+        var labelledStages = new HashSet<int>();
         for (var i = 0; i < d.Values.Length; i++)
         {
             var choice = d.Values[i];
@@ -253,11 +254,12 @@ internal static class ReportPlots
                 var ys = group.Where(t => t.Stage == stage).Select(t => t.BestValAcc!.Value).ToArray();
                 var points = plot.Add.ScatterPoints(ys.Select(_ => i + (jitter.NextDouble() - 0.5) * 0.3).ToArray(), ys, StageColor(stage));
                 points.MarkerSize = 7;
-                if (i == 0 || !labels.Take(i).Any()) points.LegendText = $"stage {stage}";
+                if (labelledStages.Add(stage)) points.LegendText = $"stage {stage}";
             }
         }
         plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, labels.Count).Select(i => (double)i)], [.. labels]);
         plot.Axes.SetLimitsX(-0.6, labels.Count - 0.4);
+        plot.ShowLegend(Alignment.LowerRight);
         return new(key, title, caption, plot);
     }
 
