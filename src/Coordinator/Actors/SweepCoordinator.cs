@@ -139,7 +139,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     {
         var trialId = finished.TrialId;
         var before = _state.FindTrial(trialId);
-        var events = _engine.Complete(_state, trialId, finished.Result with { Worker = finished.Result.Worker ?? finished.WorkerId });
+        var events = _engine.Complete(_state, trialId, finished.Result with { Worker = finished.Result.Worker ?? finished.WorkerId }, DateTimeOffset.UtcNow);
         var replyTo = Sender;
         if (events.Count == 0)
         {
@@ -161,7 +161,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     private void OnErrored(TrialErrored errored)
     {
         var replyTo = Sender;
-        var events = _engine.Fail(_state, errored.TrialId, errored.Reason, errored.WorkerId, final: errored.Final);
+        var events = _engine.Fail(_state, errored.TrialId, errored.Reason, errored.WorkerId, DateTimeOffset.UtcNow, final: errored.Final);
         if (events.Count == 0)
         {
             _log.Info("failure of trial {0} from {1} ignored: {2}", errored.TrialId, errored.WorkerId, IgnoredBecause(_state.FindTrial(errored.TrialId)));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Sweep.Contract.Cli;
 using Sweep.Contract.Nodes;
 using Sweep.Coordinator.LocalWorkers;
+using Sweep.Coordinator.Dashboard;
 using Sweep.Coordinator.Persistence;
 using Sweep.Search.Engine;
 using Sweep.Search.Reporting;
@@ -18,9 +19,10 @@ internal static class ClusterCommands
         var journal = JournalOption("where the sweep's events are stored (default runs/<sweep-name>.db); a PostgreSQL connection string also works");
         var localWorkers = LocalWorkersOption();
         var data = DataOption();
+        var dashboard = DashboardCommand.Option();
         var command = new Command("run", "run a sweep: a coordinator plus local worker processes, then print the leaderboard")
         {
-            spec, journal, localWorkers, data,
+            spec, journal, localWorkers, data, dashboard,
         };
         command.SetAction((result, _) => CliRunner.Guard(async () =>
         {
@@ -37,8 +39,9 @@ internal static class ClusterCommands
                     return PrintFinished(existing, location);
                 Console.WriteLine($"sweep: journal {location.Display} already holds '{sweep.Name}' ({existing.Counts}); continuing it");
             }
-            return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, workers, workerDll, dataDirectory,
-                ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), ClusterNodeConfig.JoinTimeout(null)));
+            return await DashboardCommand.WithDashboardAsync(result.GetValue(dashboard), location, () => SweepSession.RunAsync(new SessionPlan(
+                existing.IsStarted ? null : sweep, location, workers, workerDll, dataDirectory,
+                ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), ClusterNodeConfig.JoinTimeout(null))));
         }));
         return command;
     }
@@ -81,9 +84,10 @@ internal static class ClusterCommands
         var port = new Option<int>("--port") { Description = "port to listen on (default 4053)", DefaultValueFactory = _ => 4053 };
         var seeds = new Option<string?>("--seed-nodes") { Description = "HOST:PORT[,HOST:PORT] of the cluster to join (this node and a long-running worker); empty founds a new cluster" };
         var joinTimeout = new Option<double?>("--join-timeout") { Description = "seconds to wait for the seed nodes before giving up (default: sweep.node.join-timeout, 30 s)" };
+        var dashboard = DashboardCommand.Option();
         var command = new Command("coordinator", "run only the coordinator node of a multi-machine sweep; workers join it with ./sweep worker --seed-nodes HOST:PORT")
         {
-            spec, journal, host, port, seeds, joinTimeout,
+            spec, journal, host, port, seeds, joinTimeout, dashboard,
         };
         command.SetAction((result, _) => CliRunner.Guard(async () =>
         {
@@ -100,7 +104,8 @@ internal static class ClusterCommands
                     return PrintFinished(existing, location);
             }
             var node = new ClusterNodeOptions(result.GetValue(host), portValue, seedNodes, ClusterNodeConfig.CoordinatorRole);
-            return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, 0, null, null, node, timeout));
+            return await DashboardCommand.WithDashboardAsync(result.GetValue(dashboard), location,
+                () => SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, 0, null, null, node, timeout)));
         }));
         return command;
     }

@@ -14,6 +14,8 @@ public static class SweepCli
         root.Subcommands.Add(JournalCommands.Status());
         root.Subcommands.Add(JournalCommands.Leaderboard());
         root.Subcommands.Add(PlanCommand.Build());
+        root.Subcommands.Add(Reporting.ReportCommand.Build());
+        root.Subcommands.Add(Dashboard.DashboardCommand.Build());
         return root;
     }
 }

@@ -38,14 +38,18 @@ public sealed record TrialDispatched(string TrialId, string Worker, int Attempt,
 /// <summary>A running trial finished epoch <paramref name="Epoch"/> (1-based).</summary>
 public sealed record TrialEpochReported(string TrialId, int Epoch, double Loss, double TrainAcc, double ValAcc) : ISweepEvent;
 
-/// <summary>A trial finished for good with a result (status <c>completed</c> or <c>diverged</c>).</summary>
-public sealed record TrialCompleted(string TrialId, TrialResult Result) : ISweepEvent;
+/// <summary>
+/// A trial finished for good with a result (status <c>completed</c> or <c>diverged</c>) at <paramref name="At"/> (null
+/// in journals written before the field existed).
+/// </summary>
+public sealed record TrialCompleted(string TrialId, TrialResult Result, DateTimeOffset? At = null) : ISweepEvent;
 
 /// <summary>
 /// A trial run failed (threw, or timed out). <paramref name="Attempt"/> counts failures from 1; when
-/// <paramref name="Terminal"/> the trial is failed for good, otherwise it is pending again for a retry.
+/// <paramref name="Terminal"/> the trial is failed for good, otherwise it is pending again for a retry. <paramref name="At"/> is
+/// when the failure was recorded (null in journals written before the field existed).
 /// </summary>
-public sealed record TrialFailed(string TrialId, string Reason, int Attempt, bool Terminal) : ISweepEvent;
+public sealed record TrialFailed(string TrialId, string Reason, int Attempt, bool Terminal, DateTimeOffset? At = null) : ISweepEvent;
 
 /// <summary>A running trial went back to the queue without counting as a failure (worker lost, coordinator restarted, run cancelled).</summary>
 public sealed record TrialRequeued(string TrialId, string Reason) : ISweepEvent;

@@ -66,17 +66,17 @@ public sealed class SweepEngine
     /// failed result counts as a failure (<see cref="Fail"/>); a cancelled one re-queues it. Results for finished or
     /// never-dispatched trials are ignored (empty), which makes completion idempotent.
     /// </summary>
-    public IReadOnlyList<ISweepEvent> Complete(SweepState state, string trialId, TrialResult result)
+    public IReadOnlyList<ISweepEvent> Complete(SweepState state, string trialId, TrialResult result, DateTimeOffset? now = null)
     {
         if (state.FindTrial(trialId) is not { } trial || trial.IsTerminal || trial.Attempts == 0) return [];
         switch (result.Status)
         {
             case TrialStatus.Completed or TrialStatus.Diverged:
-                var events = new List<ISweepEvent> { new TrialCompleted(trialId, result) };
+                var events = new List<ISweepEvent> { new TrialCompleted(trialId, result, now) };
                 AfterTerminal(state, events);
                 return events;
             case TrialStatus.Failed:
-                return Fail(state, trialId, result.Error ?? "the trial failed without a reason", result.Worker);
+                return Fail(state, trialId, result.Error ?? "the trial failed without a reason", result.Worker, now);
             case TrialStatus.Cancelled:
                 return trial.Status == TrialStatus.Running && (result.Worker is null || result.Worker == trial.Worker)
                     ? [new TrialRequeued(trialId, "run cancelled on " + (trial.Worker ?? "its worker"))]
@@ -91,13 +91,13 @@ public sealed class SweepEngine
     /// for good; a <paramref name="final"/> failure (a configuration error, which no retry can cure) fails it for good at
     /// once. Ignored unless the trial is running (on <paramref name="worker"/>, when given).
     /// </summary>
-    public IReadOnlyList<ISweepEvent> Fail(SweepState state, string trialId, string reason, string? worker = null, bool final = false)
+    public IReadOnlyList<ISweepEvent> Fail(SweepState state, string trialId, string reason, string? worker = null, DateTimeOffset? now = null, bool final = false)
     {
         if (state.FindTrial(trialId) is not { Status: TrialStatus.Running } trial) return [];
         if (worker is not null && trial.Worker != worker) return [];
         var failures = trial.Failures + 1;
         var terminal = final || failures > (state.Spec?.MaxRetries ?? 0);
-        var events = new List<ISweepEvent> { new TrialFailed(trialId, reason, failures, terminal) };
+        var events = new List<ISweepEvent> { new TrialFailed(trialId, reason, failures, terminal, now) };
         if (terminal) AfterTerminal(state, events);
         return events;
     }
@@ -120,7 +120,7 @@ public sealed class SweepEngine
         foreach (var trial in state.RunningTrials.Where(t => t.DispatchedAt is { } at && now - at > timeout).ToList())
         {
             events.Add(new TrialFailed(trial.TrialId,
-                $"timed out after {timeout.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s on {trial.Worker}", trial.Failures + 1, Terminal: true));
+                $"timed out after {timeout.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s on {trial.Worker}", trial.Failures + 1, Terminal: true, now));
         }
         if (events.Count > 0) AfterTerminal(state, events);
         return events;

@@ -21,6 +21,8 @@ namespace Sweep.Search.Engine;
 /// <param name="Result">The final result, once completed or diverged.</param>
 /// <param name="FailureReason">The latest failure reason.</param>
 /// <param name="FinishOrder">1-based order in which trials reached a terminal status; 0 while open.</param>
+/// <param name="EpochHistory">Every per-epoch report of the current/last run, in epoch order (null before the first).</param>
+/// <param name="FinishedAt">When the trial reached its terminal status (null while open, or in journals older than the field).</param>
 public sealed record TrialState(
     TrialSpec Spec,
     int Index,
@@ -33,9 +35,23 @@ public sealed record TrialState(
     EpochProgress? LastEpoch = null,
     TrialResult? Result = null,
     string? FailureReason = null,
-    long FinishOrder = 0)
+    long FinishOrder = 0,
+    ImmutableList<EpochProgress>? EpochHistory = null,
+    DateTimeOffset? FinishedAt = null)
 {
     [JsonIgnore] public string TrialId => Spec.TrialId;
+
+    /// <summary>The per-epoch reports of the current/last run; empty before the first.</summary>
+    [JsonIgnore] public IReadOnlyList<EpochProgress> Epochs => EpochHistory ?? [];
+
+    // Value equality over the epoch list too (the compiler's would compare the list by reference).
+    public bool Equals(TrialState? other) =>
+        other is not null && Spec == other.Spec && Index == other.Index && Ordinal == other.Ordinal && Status == other.Status &&
+        Attempts == other.Attempts && Failures == other.Failures && Worker == other.Worker && DispatchedAt == other.DispatchedAt &&
+        LastEpoch == other.LastEpoch && Result == other.Result && FailureReason == other.FailureReason &&
+        FinishOrder == other.FinishOrder && Epochs.SequenceEqual(other.Epochs) && FinishedAt == other.FinishedAt;
+
+    public override int GetHashCode() => HashCode.Combine(Spec, Ordinal, Status, Attempts, Worker, Result, FinishOrder);
     [JsonIgnore] public int Stage => Spec.Stage;
     [JsonIgnore] public bool IsTerminal => Status.IsTerminal();
 }
@@ -213,6 +229,7 @@ public sealed record SweepState
             Worker = e.Worker,
             DispatchedAt = e.At,
             LastEpoch = null,
+            EpochHistory = null,
         };
         return this with
         {
@@ -227,7 +244,9 @@ public sealed record SweepState
     {
         if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial) return this;
         if (trial.LastEpoch is { } last && last.Epoch >= e.Epoch) return this;
-        return this with { Trials = Trials.SetItem(e.TrialId, trial with { LastEpoch = new EpochProgress(e.Epoch, e.Loss, e.TrainAcc, e.ValAcc) }) };
+        var epoch = new EpochProgress(e.Epoch, e.Loss, e.TrainAcc, e.ValAcc);
+        var history = (trial.EpochHistory ?? ImmutableList<EpochProgress>.Empty).Add(epoch);
+        return this with { Trials = Trials.SetItem(e.TrialId, trial with { LastEpoch = epoch, EpochHistory = history }) };
     }
 
     private SweepState ApplyCompleted(TrialCompleted e)
@@ -240,6 +259,7 @@ public sealed record SweepState
             Result = e.Result,
             Worker = e.Result.Worker ?? trial.Worker,
             FinishOrder = FinishedCount + 1,
+            FinishedAt = e.At,
         };
         var next = Close(trial, finished);
         if (status == TrialStatus.Completed && (BestTrialId is null || LeaderboardOrder.Compare(finished, Trials[BestTrialId]) < 0))
@@ -252,14 +272,14 @@ public sealed record SweepState
         if (FindTrial(e.TrialId) is not { } trial || trial.IsTerminal) return this;
         var failures = Math.Max(trial.Failures + 1, e.Attempt);
         if (e.Terminal)
-            return Close(trial, trial with { Status = TrialStatus.Failed, Failures = failures, FailureReason = e.Reason, FinishOrder = FinishedCount + 1 });
-        return Reopen(trial, trial with { Status = TrialStatus.Pending, Failures = failures, FailureReason = e.Reason, LastEpoch = null });
+            return Close(trial, trial with { Status = TrialStatus.Failed, Failures = failures, FailureReason = e.Reason, FinishOrder = FinishedCount + 1, FinishedAt = e.At });
+        return Reopen(trial, trial with { Status = TrialStatus.Pending, Failures = failures, FailureReason = e.Reason, LastEpoch = null, EpochHistory = null });
     }
 
     private SweepState ApplyRequeued(TrialRequeued e)
     {
         if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial) return this;
-        return Reopen(trial, trial with { Status = TrialStatus.Pending, LastEpoch = null });
+        return Reopen(trial, trial with { Status = TrialStatus.Pending, LastEpoch = null, EpochHistory = null });
     }
 
     private SweepState Reopen(TrialState before, TrialState after)

@@ -9,7 +9,12 @@ using Sweep.Search.Trials;
 
 namespace Sweep.Search.Reporting;
 
-/// <summary>One finished trial on the leaderboard.</summary>
+/// <summary>
+/// One finished trial on the leaderboard. <paramref name="TrainAccHistory"/> and <paramref name="ValAccHistory"/> hold the
+/// accuracy checked after the first update (index 0) and after each epoch (index e); <paramref name="LossHistory"/> holds
+/// the training loss reported at the end of each epoch (index e-1 for epoch e). docs/leaderboard-schema.md describes
+/// every field.
+/// </summary>
 public sealed record LeaderboardRow(
     int Rank,
     string TrialId,
@@ -22,7 +27,35 @@ public sealed record LeaderboardRow(
     TrialStatus Status,
     double Seconds,
     string? Worker,
-    string? Error);
+    string? Error,
+    int? Slot = null,
+    int Attempts = 0,
+    DateTimeOffset? StartedAt = null,
+    DateTimeOffset? FinishedAt = null,
+    ImmutableArray<double> TrainAccHistory = default,
+    ImmutableArray<double> ValAccHistory = default,
+    ImmutableArray<double> LossHistory = default)
+{
+    public ImmutableArray<double> TrainAccHistory { get; init; } = Seq(TrainAccHistory);
+    public ImmutableArray<double> ValAccHistory { get; init; } = Seq(ValAccHistory);
+    public ImmutableArray<double> LossHistory { get; init; } = Seq(LossHistory);
+
+    // Value equality over the histories too (the compiler's would compare the arrays by reference).
+    public bool Equals(LeaderboardRow? other) =>
+        other is not null && Rank == other.Rank && TrialId == other.TrialId && Stage == other.Stage && Params.Equals(other.Params) &&
+        BestValAcc.Equals(other.BestValAcc) && BestEpoch == other.BestEpoch && FinalTrainAcc == other.FinalTrainAcc &&
+        EpochsRun == other.EpochsRun && Status == other.Status && Seconds.Equals(other.Seconds) && Worker == other.Worker &&
+        Error == other.Error && Slot == other.Slot && Attempts == other.Attempts && StartedAt == other.StartedAt &&
+        FinishedAt == other.FinishedAt && TrainAccHistory.SequenceEqual(other.TrainAccHistory) &&
+        ValAccHistory.SequenceEqual(other.ValAccHistory) && LossHistory.SequenceEqual(other.LossHistory);
+
+    public override int GetHashCode() => HashCode.Combine(Rank, TrialId, BestValAcc, Status);
+
+    private static ImmutableArray<double> Seq(ImmutableArray<double> a) => a.IsDefault ? [] : a;
+}
+
+/// <summary>The leaderboard as JSON: <see cref="Version"/> names the schema (docs/leaderboard-schema.md).</summary>
+public sealed record LeaderboardDocument(int Version, ImmutableArray<string> ParamColumns, ImmutableArray<LeaderboardRow> Rows);
 
 /// <summary>
 /// The finished trials of a sweep ranked by best val accuracy (the best epoch, never the last), ties broken by fewer
@@ -41,15 +74,24 @@ public sealed class Leaderboard
 
     public ImmutableArray<string> ParamColumns { get; }
 
+    /// <summary>The version of the JSON export's schema; raise it when a field changes meaning or goes away.</summary>
+    public const int JsonVersion = 2;
+
     public static Leaderboard From(SweepState state)
     {
+        var slots = WorkerSlots.Assign(state.Trials.Values, DateTimeOffset.UtcNow);
         var rows = state.Trials.Values
             .Where(t => t.IsTerminal)
             .Order(LeaderboardOrder.Comparer)
             .Select((t, i) => new LeaderboardRow(
                 i + 1, t.TrialId, t.Stage, t.Spec.Params,
                 t.Result?.BestValAcc ?? 0, t.Result?.BestEpoch ?? 0, t.Result?.FinalTrainAcc, t.Result?.EpochsRun ?? 0,
-                t.Status, t.Result?.Seconds ?? 0, t.Result?.Worker ?? t.Worker, t.Result?.Error ?? t.FailureReason))
+                t.Status, t.Result?.Seconds ?? 0, t.Result?.Worker ?? t.Worker, t.Result?.Error ?? t.FailureReason,
+                slots.TryGetValue(t.TrialId, out var slot) ? slot : null, t.Attempts, t.DispatchedAt,
+                t.DispatchedAt is null ? null : WorkerSlots.End(t, DateTimeOffset.UtcNow),
+                t.Result is { TrainAccHistory.IsDefault: false } r ? r.TrainAccHistory : [.. t.Epochs.Select(e => e.TrainAcc)],
+                t.Result is { ValAccHistory.IsDefault: false } v ? v.ValAccHistory : [.. t.Epochs.Select(e => e.ValAcc)],
+                [.. t.Epochs.Select(e => e.Loss)]))
             .ToImmutableArray();
         var columns = state.Spec?.Space.SearchedNames.ToImmutableArray() ?? [];
         return new Leaderboard(rows, columns);
@@ -87,7 +129,8 @@ public sealed class Leaderboard
     public string ToCsv()
     {
         var builder = new StringBuilder();
-        string[] header = ["rank", "trial_id", "stage", "best_val_acc", "best_epoch", "final_train_acc", "epochs", "status", "seconds", "worker", .. ParamColumns, "error"];
+        string[] header = ["rank", "trial_id", "stage", "best_val_acc", "best_epoch", "final_train_acc", "epochs", "status", "seconds", "worker",
+            "slot", "attempts", "started_at", "finished_at", .. ParamColumns, "train_acc_history", "val_acc_history", "loss_history", "error"];
         builder.AppendLine(string.Join(",", header.Select(Quote)));
         foreach (var r in Rows)
         {
@@ -96,19 +139,37 @@ public sealed class Leaderboard
                 r.BestValAcc.ToString("R", CultureInfo.InvariantCulture), r.BestEpoch.ToString(CultureInfo.InvariantCulture),
                 r.FinalTrainAcc?.ToString("R", CultureInfo.InvariantCulture) ?? "", r.EpochsRun.ToString(CultureInfo.InvariantCulture),
                 r.Status.ToWireName(), r.Seconds.ToString("R", CultureInfo.InvariantCulture), r.Worker ?? "",
-                .. ParamColumns.Select(c => ParamText(r, c)), r.Error ?? ""];
+                r.Slot?.ToString(CultureInfo.InvariantCulture) ?? "", r.Attempts.ToString(CultureInfo.InvariantCulture),
+                Timestamp(r.StartedAt), Timestamp(r.FinishedAt),
+                .. ParamColumns.Select(c => ParamText(r, c)), History(r.TrainAccHistory), History(r.ValAccHistory), History(r.LossHistory),
+                r.Error ?? ""];
             builder.AppendLine(string.Join(",", cells.Select(Quote)));
         }
         return builder.ToString();
     }
 
+    private static string Timestamp(DateTimeOffset? at) => at?.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture) ?? "";
+
+    /// <summary>A per-epoch history in one CSV cell: values separated by semicolons.</summary>
+    private static string History(ImmutableArray<double> values) =>
+        values.IsDefaultOrEmpty ? "" : string.Join(";", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+
     private static string Quote(string cell) =>
         cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + cell.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : cell;
 
-    /// <summary>JSON array of rows (snake_case fields; <c>params</c> holds every parameter of the trial).</summary>
+    /// <summary>
+    /// A JSON object <c>{version, param_columns, rows}</c> (snake_case fields; each row's <c>params</c> holds every parameter
+    /// of the trial), as docs/leaderboard-schema.md and docs/leaderboard.schema.json describe.
+    /// </summary>
     public string ToJson(bool indented = true) =>
-        JsonSerializer.Serialize(Rows, indented ? SweepJson.IndentedOptions : SweepJson.Options);
+        JsonSerializer.Serialize(new LeaderboardDocument(JsonVersion, ParamColumns, Rows), indented ? SweepJson.IndentedOptions : SweepJson.Options);
 
-    public static ImmutableArray<LeaderboardRow> RowsFromJson(string json) =>
-        JsonSerializer.Deserialize<ImmutableArray<LeaderboardRow>>(json, SweepJson.Options);
+    public static ImmutableArray<LeaderboardRow> RowsFromJson(string json)
+    {
+        var document = JsonSerializer.Deserialize<LeaderboardDocument>(json, SweepJson.Options)
+            ?? throw new JsonException("a leaderboard document must not be null");
+        if (document.Version != JsonVersion)
+            throw new JsonException($"unsupported leaderboard version {document.Version}; this build reads version {JsonVersion}");
+        return document.Rows;
+    }
 }

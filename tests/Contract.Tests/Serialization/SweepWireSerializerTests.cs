@@ -68,6 +68,8 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return epoch;
         yield return new TrialCompleted(trial.TrialId, Result);
         yield return new TrialFailed(trial.TrialId, "timed out", 1, true);
+        yield return new TrialCompleted(trial.TrialId, Result, DateTimeOffset.Parse("2026-11-23T10:01:00Z"));
+        yield return new TrialFailed(trial.TrialId, "timed out", 1, true, DateTimeOffset.Parse("2026-11-23T10:01:00Z"));
         yield return new TrialRequeued(trial.TrialId, "worker lost");
         yield return new StageCompleted(1);
         yield return new SweepCompleted();

@@ -203,7 +203,8 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("in progress", status.Stdout);
         var board = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null, "leaderboard", "--journal", journal, "--format", "json");
         Assert.Equal(0, board.ExitCode);
-        Assert.StartsWith("[", board.Stdout.Trim());
+        Assert.StartsWith("{", board.Stdout.Trim());
+        Assert.Contains("\"version\": 2", board.Stdout);
 
         using (var interrupt = Process.Start("kill", ["-INT", run.Id.ToString()]))
             interrupt.WaitForExit(5000);

@@ -111,7 +111,7 @@ public sealed class PostgresJournalTests(TemporaryPostgres postgres, ITestOutput
         var board = Cli("leaderboard", "--journal", journal.ConnectionString, "--format", "json");
         Assert.True(board.ExitCode == 0, board.Stderr);
         using var rows = JsonDocument.Parse(board.Stdout);
-        var ids = rows.RootElement.EnumerateArray().Select(row => row.GetProperty("trial_id").GetString()).ToList();
+        var ids = rows.RootElement.GetProperty("rows").EnumerateArray().Select(row => row.GetProperty("trial_id").GetString()).ToList();
         Assert.Equal(state.Trials.Keys.Order(), ids.Order());
     }
 

@@ -56,7 +56,7 @@ public class LeaderboardTests
         Assert.Equal(["s1-t0002", "s1-t0003"], board.Rows.Select(r => r.TrialId));
         Assert.Equal(TrialStatus.Failed, board.Rows[1].Status);
         var csv = board.ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("rank,trial_id,stage,best_val_acc,best_epoch,final_train_acc,epochs,status,seconds,worker,batch_size,dropout,hidden_dims,learning_rate,update_rule,weight_scale,error", csv[0].TrimEnd('\r'));
+        Assert.Equal("rank,trial_id,stage,best_val_acc,best_epoch,final_train_acc,epochs,status,seconds,worker,slot,attempts,started_at,finished_at,batch_size,dropout,hidden_dims,learning_rate,update_rule,weight_scale,train_acc_history,val_acc_history,loss_history,error", csv[0].TrimEnd('\r'));
         Assert.EndsWith(",\"bad, \"\"weird\"\" error\"", csv[2].TrimEnd('\r'));
         Assert.StartsWith("1,s1-t0002,1,0.4,1,", csv[1]);
     }
@@ -92,7 +92,9 @@ public class LeaderboardTests
         var state = Finished(("s1-t0001", Result(0.5, 1, 1, "w1")));
         var board = Leaderboard.From(state);
         var json = board.ToJson();
-        var row = JsonNode.Parse(json)!.AsArray()[0]!.AsObject();
+        var document = JsonNode.Parse(json)!.AsObject();
+        Assert.Equal(Leaderboard.JsonVersion, (int)document["version"]!);
+        var row = document["rows"]!.AsArray()[0]!.AsObject();
         Assert.Equal(0.5, (double)row["best_val_acc"]!);
         Assert.Equal("completed", (string?)row["status"]);
         Assert.Equal("fc", (string?)row["params"]!["model"]);
