@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Sweep.Models.Data;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
 using Sweep.Models.Training.Optim;

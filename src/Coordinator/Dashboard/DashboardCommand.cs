@@ -44,7 +44,7 @@ internal static class DashboardCommand
             {
                 // Ctrl-C or SIGTERM
             }
-            return CliRunner.Success;
+            return ExitCodes.Success;
         }));
         return command;
     }

@@ -1,3 +1,4 @@
+using Sweep.Search.Reporting;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
@@ -145,16 +146,16 @@ internal sealed class DashboardFeed : IAsyncDisposable
             completed = state.IsCompleted,
             counts = new { pending = state.Counts.Pending, running = state.Counts.Running, completed = state.Counts.Completed, diverged = state.Counts.Diverged, failed = state.Counts.Failed, cancelled = state.Counts.Cancelled },
             best = progress.Best is { } b ? new { trialId = b.TrialId, stage = b.Stage, valAcc = b.BestValAcc, epoch = b.BestEpoch, @params = Params(b.Params) } : null,
-            eta = progress.Eta is { } eta && !state.IsCompleted ? Search.Journal.SweepProgress.FormatDuration(eta) : null,
+            eta = progress.Eta is { } eta && !state.IsCompleted ? DisplayText.Duration(eta) : null,
             running = progress.Running.Select(r => new
             {
                 trialId = r.TrialId, stage = r.Stage, epoch = r.Epoch, epochs = r.Epochs, valAcc = r.LatestValAcc,
-                worker = ReportPlots.WorkerLabel(r.Worker), elapsed = Search.Journal.SweepProgress.FormatDuration(r.Elapsed),
+                worker = DisplayText.Worker(r.Worker), elapsed = DisplayText.Duration(r.Elapsed),
             }),
             leaderboard = facts.Leaderboard.Rows.Select(r => new
             {
                 rank = r.Rank, trialId = r.TrialId, stage = r.Stage, bestValAcc = r.BestValAcc, status = r.Status.ToWireName(),
-                epochs = r.EpochsRun, seconds = Math.Round(r.Seconds, 1), worker = r.Worker is null ? null : ReportPlots.WorkerLabel(r.Worker),
+                epochs = r.EpochsRun, seconds = Math.Round(r.Seconds, 1), worker = r.Worker is null ? null : DisplayText.Worker(r.Worker),
                 @params = Params(r.Params, facts.Leaderboard.ParamColumns), valHistory = r.ValAccHistory,
             }),
             paramColumns = facts.Leaderboard.ParamColumns,

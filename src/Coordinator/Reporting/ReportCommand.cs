@@ -32,7 +32,7 @@ internal static class ReportCommand
                 await Console.Error.WriteLineAsync($"sweep: {char.ToLowerInvariant(message[0])}{message[1..].TrimEnd('.')} (wrote a page saying so: {html})");
             }
             Console.WriteLine($"report: wrote {html} and {pngs.Count} PNG plot(s) in {Path.GetDirectoryName(html)}");
-            return CliRunner.Success;
+            return ExitCodes.Success;
         }));
         return command;
     }

@@ -97,7 +97,7 @@ internal static class ReportHtml
             html.Append(Inv, $"<tr><td class=\"num\">{row.Rank}</td><td>{E(row.TrialId)}</td><td class=\"num\">{row.Stage}</td>");
             html.Append(Inv, $"<td class=\"num\">{row.BestValAcc.ToString("0.0000", Inv)}</td><td>{Sparkline(row.ValAccHistory)}</td>");
             html.Append(Inv, $"<td class=\"num\">{row.EpochsRun}</td><td>{row.Status.ToWireName()}</td><td class=\"num\">{row.Seconds.ToString("0.0", Inv)}</td>");
-            html.Append(Inv, $"<td>{E(row.Worker is null ? "-" : ReportPlots.WorkerLabel(row.Worker) + (row.Slot is { } s ? $" #{s}" : ""))}</td>");
+            html.Append(Inv, $"<td>{E(row.Worker is null ? "-" : DisplayText.Worker(row.Worker) + (row.Slot is { } s ? $" #{s}" : ""))}</td>");
             foreach (var column in board.ParamColumns)
                 html.Append(Inv, $"<td>{E(row.Params.TryGetValue(column, out var v) ? v.ToString() : "")}</td>");
             html.Append("</tr>\n");

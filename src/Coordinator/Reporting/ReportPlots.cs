@@ -317,13 +317,9 @@ internal static class ReportPlots
             rect.LineColor = Colors.White;
             if (legend.Add(t.Stage)) rect.LegendText = $"stage {t.Stage}";
         }
-        plot.Axes.Left.SetTicks([.. Enumerable.Range(0, rows.Count).Select(i => (double)i)], [.. rows.Select(r => $"{WorkerLabel(r.Worker)} #{r.Slot}")]);
+        plot.Axes.Left.SetTicks([.. Enumerable.Range(0, rows.Count).Select(i => (double)i)], [.. rows.Select(r => $"{DisplayText.Worker(r.Worker)} #{r.Slot}")]);
         plot.Axes.SetLimits(0, span * 1.02, -0.6, rows.Count - 0.4);
         plot.ShowLegend(Alignment.UpperRight);
         return new(key, title, caption, plot);
     }
-
-    /// <summary>An address-named worker ("akka.tcp://sweep@10.0.0.2:4053/user/worker") shows as host:port.</summary>
-    internal static string WorkerLabel(string worker) =>
-        Uri.TryCreate(worker, UriKind.Absolute, out var uri) && uri.Port > 0 ? $"{uri.Host}:{uri.Port}" : worker;
 }

@@ -1,3 +1,4 @@
+using Sweep.TestSupport;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;

@@ -1,3 +1,4 @@
+using Sweep.TestSupport;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;

@@ -85,7 +85,7 @@ public sealed class ReportWriterTests : IDisposable
     {
         var blocker = Path.Combine(_temp.Folder, "a-file");
         File.WriteAllText(blocker, "");
-        var error = Assert.Throws<Sweep.Coordinator.Hosting.SweepUsageException>(() => Write(ReportSweeps.Run(ReportSweeps.Spec(), finishLimit: 2), Path.Combine("a-file", "report")));
+        var error = Assert.Throws<Sweep.Contract.Cli.SweepUsageException>(() => Write(ReportSweeps.Run(ReportSweeps.Spec(), finishLimit: 2), Path.Combine("a-file", "report")));
         Assert.Contains("cannot write the report to", error.Message);
         Assert.Contains("pass --out a folder you can write", error.Message);
         Assert.DoesNotContain('\n', error.Message);

@@ -1,5 +1,5 @@
 using Sweep.Models.Layers;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
 using Sweep.Models.Data;
-using Sweep.Models.Models;
+using Sweep.Models.Networks;
 using Sweep.Models.Tests.TestSupport;
 using Sweep.Models.Training;
 using Sweep.Models.Training.Optim;
