@@ -42,12 +42,12 @@ public static class PlanCommand
             if (!SweepIdentity.Same(state.Spec!, spec))
                 throw new SweepUsageException($"journal '{location.Display}' holds sweep '{state.Spec!.Name}', not this spec ('{spec.Name}'); pass the spec the journal was started with");
             output.Write(SweepPlanner.DescribeNext(state));
-            return 0;
+            return ExitCodes.Success;
         }
         catch (Exception e) when (e is SweepSpecException or SweepUsageException)
         {
             error.WriteLine("sweep plan: " + e.Message);
-            return 2;
+            return ExitCodes.BadInput;
         }
     }
 
@@ -62,10 +62,10 @@ public static class PlanCommand
         catch (SweepSpecException e)
         {
             error.WriteLine("sweep plan: " + e.Message);
-            return 2;
+            return ExitCodes.BadInput;
         }
         if (seed is { } s) spec = spec with { Seed = s };
         output.Write(SweepPlanner.Describe(spec, SweepPlanner.FirstStage(spec)));
-        return 0;
+        return ExitCodes.Success;
     }
 }
