@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Sweep.Models.Layers;
 using Sweep.Models.Models;
+using Sweep.Bench.Stress;
 using Sweep.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -19,7 +20,8 @@ namespace Sweep.Bench;
 public static class Program
 {
     private const string Usage =
-        "usage: Sweep.Bench bn-step|throughput|bn-layer [--rounds N] [--steps N] [--warmup N] [--threads N] [--device cpu|cuda]";
+        "usage: Sweep.Bench bn-step|throughput|bn-layer|stress [--rounds N] [--steps N] [--warmup N] [--threads N] [--device cpu|cuda]" +
+        " [--seconds S] [--applies N] [--slots N] [--square implicit|kept]";
 
     public static int Main(string[] args)
     {
@@ -41,6 +43,8 @@ public static class Program
                 case "bn-layer":
                     BnLayer(options, device);
                     break;
+                case "stress":
+                    return StressCommand.Run(options.Stress);
                 default:
                     Console.Error.WriteLine($"unknown command '{options.Command}'; {Usage}");
                     return 2;
@@ -252,7 +256,7 @@ public static class Program
             loss.backward();
             using (no_grad())
                 foreach (var p in parameters)
-                    p.add_(p.grad!, alpha: -LearningRate);
+                    p.Accumulate_(p.grad!, -LearningRate);
             if (!double.IsFinite(loss.item<float>()))
                 throw new InvalidOperationException("benchmark loss became non-finite");
         }
@@ -267,6 +271,8 @@ public static class Program
 
     private sealed record BenchOptions(string Command, int Rounds, int Steps, int Warmup, int Threads, string? Device)
     {
+        public StressOptions Stress { get; init; } = new();
+
         public static BenchOptions Parse(string[] args)
         {
             if (args.Length == 0)
@@ -282,6 +288,10 @@ public static class Program
                     "--warmup" => options with { Warmup = NonNegative(args[i], value) },
                     "--threads" => options with { Threads = Positive(args[i], value) },
                     "--device" => options with { Device = value },
+                    "--seconds" => options with { Stress = options.Stress with { Seconds = Positive(args[i], value) } },
+                    "--applies" => options with { Stress = options.Stress with { Applies = PositiveLong(args[i], value) } },
+                    "--slots" => options with { Stress = options.Stress with { Slots = Positive(args[i], value) } },
+                    "--square" => options with { Stress = options.Stress with { Square = StressOptions.ParseSquare(value) } },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }
@@ -290,6 +300,11 @@ public static class Program
 
         private static int Positive(string name, string value) =>
             int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
+                ? n
+                : throw new ArgumentException($"{name} {value} is invalid; use a positive integer");
+
+        private static long PositiveLong(string name, string value) =>
+            long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
                 ? n
                 : throw new ArgumentException($"{name} {value} is invalid; use a positive integer");
 

@@ -3,9 +3,9 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Configuration;
+using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Persistence;
-using Sweep.Coordinator.Protocol;
 using Sweep.Search.Journal;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;
@@ -106,7 +106,7 @@ static async Task WriteAsync(JournalLocation journal, List<ISweepEvent> events, 
     journal.CreateIfMissing();
     var config = ConfigurationFactory.ParseString("akka.actor.provider = local\nakka.loglevel = WARNING")
         .WithFallback(journal.ToAkkaConfig(createTables: true))
-        .WithFallback(ClusterNodeConfig.LoadBase());
+        .WithFallback(SweepConfig.Load());
     var system = ActorSystem.Create("bench", config);
     try
     {

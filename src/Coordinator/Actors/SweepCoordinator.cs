@@ -2,19 +2,13 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 using Akka.Persistence;
+using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Persistence;
-using Sweep.Coordinator.Protocol;
 using Sweep.Search.Journal;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;
 
 namespace Sweep.Coordinator.Actors;
-
-/// <summary>How often the coordinator snapshots and checks for timed-out trials.</summary>
-public sealed record CoordinatorSettings(int SnapshotEvery, TimeSpan TimeoutCheckInterval)
-{
-    public static readonly CoordinatorSettings Default = new(500, TimeSpan.FromSeconds(2));
-}
 
 /// <summary>
 /// Drives one sweep as the cluster's single coordinator: asks the search library's <see cref="SweepEngine"/>
@@ -111,7 +105,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             PersistThen(_engine.Start(_startSpec), DispatchToAll);
             return;
         }
-        if (_startSpec is not null && !Hosting.SweepIdentity.Same(_startSpec, _state.Spec!))
+        if (_startSpec is not null && !SweepIdentity.Same(_startSpec, _state.Spec!))
             _log.Warning("the journal holds sweep '{0}', not the given spec '{1}'; continuing the journal's sweep", _state.Spec!.Name, _startSpec.Name);
         _log.Info("resuming sweep '{0}': {1}", _state.Spec!.Name, _state.Counts);
         PersistThen(_engine.Recover(_state), DispatchToAll);

@@ -1,5 +1,7 @@
 using System.CommandLine;
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
+using Sweep.Contract.Nodes;
+using Sweep.Coordinator.LocalWorkers;
 using Sweep.Coordinator.Persistence;
 using Sweep.Search.Journal;
 using Sweep.Search.Reporting;
@@ -10,8 +12,6 @@ namespace Sweep.Coordinator.Cli;
 /// <summary>`run`, `resume` and `coordinator`: the commands that start a coordinator node.</summary>
 internal static class ClusterCommands
 {
-    private static readonly TimeSpan DefaultJoinTimeout = TimeSpan.FromSeconds(30);
-
     public static Command Run()
     {
         var spec = new Argument<string>("SPEC.conf") { Description = "the sweep spec (HOCON), e.g. hocon/sweeps/quickstart.conf" };
@@ -27,8 +27,8 @@ internal static class ClusterCommands
             var sweep = LoadSpec(result.GetValue(spec)!);
             var location = JournalLocation.Parse(result.GetValue(journal) ?? Path.Combine("runs", sweep.Name + ".db"));
             var workers = CheckWorkerCount(result.GetValue(localWorkers));
-            var dataDirectory = workers > 0 ? ResolveData(result.GetValue(data), sweep.Data.Directory) : null;
             var workerDll = workers > 0 ? LocalWorkerPool.LocateWorkerDll() : null;
+            var dataDirectory = workers > 0 ? ResolveData(workerDll!, result.GetValue(data), sweep.Data.Directory) : null;
             var existing = await SweepSession.InspectJournalAsync(location);
             if (existing.IsStarted)
             {
@@ -38,7 +38,7 @@ internal static class ClusterCommands
                 Console.WriteLine($"sweep: journal {location.Display} already holds '{sweep.Name}' ({existing.Counts}); continuing it");
             }
             return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, workers, workerDll, dataDirectory,
-                ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), DefaultJoinTimeout));
+                ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), ClusterNodeConfig.JoinTimeout(null)));
         }));
         return command;
     }
@@ -61,13 +61,13 @@ internal static class ClusterCommands
             var state = await SweepSession.InspectJournalAsync(location);
             if (!state.IsStarted)
                 throw new SweepUsageException($"journal '{location.Display}' holds no sweep; start one with ./sweep run SPEC.conf --journal {location.Argument}");
-            var dataDirectory = workers > 0 ? ResolveData(result.GetValue(data), state.Spec!.Data.Directory) : null;
             var workerDll = workers > 0 ? LocalWorkerPool.LocateWorkerDll() : null;
+            var dataDirectory = workers > 0 ? ResolveData(workerDll!, result.GetValue(data), state.Spec!.Data.Directory) : null;
             if (state.IsCompleted)
                 return PrintFinished(state, location);
             Console.WriteLine($"sweep: resuming '{state.Spec!.Name}' from {location.Display}: {state.Counts}");
             return await SweepSession.RunAsync(new SessionPlan(null, location, workers, workerDll, dataDirectory,
-                ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), DefaultJoinTimeout));
+                ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), ClusterNodeConfig.JoinTimeout(null)));
         }));
         return command;
     }
@@ -77,10 +77,10 @@ internal static class ClusterCommands
         var spec = new Argument<string>("SPEC.conf") { Description = "the sweep spec (HOCON)" };
         var journal = JournalOption("where the sweep's events are stored; a PostgreSQL connection string also works");
         journal.Required = true;
-        var host = new Option<string>("--host") { Description = "address the workers reach this node at (default 127.0.0.1)", DefaultValueFactory = _ => "127.0.0.1" };
+        var host = new Option<string?>("--host") { Description = "address the workers reach this node at (default: the configuration's, 127.0.0.1)" };
         var port = new Option<int>("--port") { Description = "port to listen on (default 4053)", DefaultValueFactory = _ => 4053 };
         var seeds = new Option<string?>("--seed-nodes") { Description = "HOST:PORT[,HOST:PORT] of the cluster to join (this node and a long-running worker); empty founds a new cluster" };
-        var joinTimeout = new Option<double>("--join-timeout") { Description = "seconds to wait for the seed nodes before giving up (default 30)", DefaultValueFactory = _ => DefaultJoinTimeout.TotalSeconds };
+        var joinTimeout = new Option<double?>("--join-timeout") { Description = "seconds to wait for the seed nodes before giving up (default: sweep.node.join-timeout, 30 s)" };
         var command = new Command("coordinator", "run only the coordinator node of a multi-machine sweep; workers join it with ./sweep worker --seed-nodes HOST:PORT")
         {
             spec, journal, host, port, seeds, joinTimeout,
@@ -89,13 +89,9 @@ internal static class ClusterCommands
         {
             var sweep = LoadSpec(result.GetValue(spec)!);
             var location = JournalLocation.Parse(result.GetValue(journal)!);
-            var portValue = result.GetValue(port);
-            if (portValue is < 0 or > 65535)
-                throw new SweepUsageException($"--port {portValue} is out of range; use 0..65535");
+            var portValue = ClusterNodeConfig.CheckPort(result.GetValue(port));
             var seedNodes = ClusterNodeConfig.ParseSeedNodes(result.GetValue(seeds));
-            var timeout = result.GetValue(joinTimeout);
-            if (timeout <= 0)
-                throw new SweepUsageException($"--join-timeout {timeout} must be positive (seconds)");
+            var timeout = ClusterNodeConfig.JoinTimeout(result.GetValue(joinTimeout));
             var existing = await SweepSession.InspectJournalAsync(location);
             if (existing.IsStarted)
             {
@@ -103,8 +99,8 @@ internal static class ClusterCommands
                 if (existing.IsCompleted)
                     return PrintFinished(existing, location);
             }
-            var node = new ClusterNodeOptions(result.GetValue(host)!, portValue, seedNodes, ClusterNodeConfig.CoordinatorRole);
-            return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, 0, null, null, node, TimeSpan.FromSeconds(timeout)));
+            var node = new ClusterNodeOptions(result.GetValue(host), portValue, seedNodes, ClusterNodeConfig.CoordinatorRole);
+            return await SweepSession.RunAsync(new SessionPlan(existing.IsStarted ? null : sweep, location, 0, null, null, node, timeout));
         }));
         return command;
     }
@@ -131,8 +127,9 @@ internal static class ClusterCommands
             ? workers
             : throw new SweepUsageException($"--local-workers {workers} is out of range; use 0..64");
 
-    private static string ResolveData(string? flag, string fromSpec) =>
-        flag is not null ? DataDirectory.Check(flag, "--data") : DataDirectory.Check(fromSpec, "the spec's data.directory");
+    /// <summary>The local workers' CIFAR-10 folder, checked by the worker program that will read it.</summary>
+    private static string ResolveData(string workerDll, string? flag, string fromSpec) =>
+        flag is not null ? LocalWorkerPool.CheckData(workerDll, flag, "--data") : LocalWorkerPool.CheckData(workerDll, fromSpec, "the spec's data.directory");
 
     private static void RefuseOtherSweep(SweepState existing, SweepSpec requested, JournalLocation location)
     {
@@ -146,6 +143,6 @@ internal static class ClusterCommands
     {
         Console.WriteLine($"sweep: '{state.Spec!.Name}' in {location.Display} is already complete ({state.Counts})");
         Console.WriteLine(Leaderboard.From(state).ToTable());
-        return CliRunner.Success;
+        return ExitCodes.Success;
     }
 }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
 using Sweep.Coordinator.Persistence;
 using Sweep.Search.Journal;
 using Sweep.Search.Reporting;
@@ -26,7 +26,7 @@ internal static class JournalCommands
             Console.WriteLine(progress.IsCompleted
                 ? "status: complete"
                 : $"status: in progress, or interrupted (continue with ./sweep resume --journal {JournalLocation.Parse(result.GetValue(journal)!).Argument})");
-            return CliRunner.Success;
+            return ExitCodes.Success;
         }));
         return command;
     }
@@ -53,7 +53,7 @@ internal static class JournalCommands
                 "json" => board.ToJson(),
                 _ => board.ToTable(),
             });
-            return CliRunner.Success;
+            return ExitCodes.Success;
         }));
         return command;
     }

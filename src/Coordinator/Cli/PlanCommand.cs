@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
 using Sweep.Coordinator.Persistence;
 using Sweep.Search.Planning;
 using Sweep.Search.Specs;

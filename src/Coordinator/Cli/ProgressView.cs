@@ -1,9 +1,9 @@
 using System.Globalization;
 using Akka.Actor;
-using Spectre.Console;
 using Spectre.Console.Rendering;
-using Sweep.Coordinator.Hosting;
-using Sweep.Coordinator.Protocol;
+using Spectre.Console;
+using Sweep.Contract.Protocol;
+using Sweep.Coordinator.LocalWorkers;
 using Sweep.Search.Journal;
 
 namespace Sweep.Coordinator.Cli;

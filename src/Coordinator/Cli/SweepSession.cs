@@ -1,10 +1,15 @@
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Configuration;
+using Sweep.Contract.Cli;
+using Sweep.Contract.Configuration;
+using Sweep.Contract.Nodes;
+using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Actors;
-using Sweep.Coordinator.Hosting;
+using Sweep.Coordinator.LocalWorkers;
+using Sweep.Coordinator.Logging;
+using Sweep.Coordinator.Nodes;
 using Sweep.Coordinator.Persistence;
-using Sweep.Coordinator.Protocol;
 using Sweep.Search.Journal;
 using Sweep.Search.Reporting;
 using Sweep.Search.Specs;
@@ -51,16 +56,15 @@ internal static class SweepSession
         var name = plan.Spec?.Name ?? Path.GetFileNameWithoutExtension(plan.Journal.SqliteFile ?? "sweep");
         var logFile = Path.Combine(runsFolder, name + ".coordinator.log");
         // The console shows progress; the node's own log (cluster membership, lost workers) goes to a file.
-        var logging = ConfigurationFactory.ParseString($$"""
-            akka.loggers = ["Sweep.Coordinator.Hosting.FileLogger, Sweep.Coordinator"]
-            akka.loglevel = INFO
-            akka.stdout-loglevel = ERROR
-            sweep.log-file = "{{logFile.Replace("\\", "/")}}"
-            """);
+        var logging = ConfigurationFactory.ParseString(string.Join("\n",
+            $"akka.loggers = {SweepConfig.QuoteList([typeof(FileLogger).AssemblyQualifiedName!])}",
+            "akka.loglevel = INFO",
+            "akka.stdout-loglevel = ERROR",
+            $"sweep.node.log-file = {SweepConfig.Quote(logFile)}"));
         CoordinatorNode node;
         try
         {
-            node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, LoadSettings(), plan.JoinTimeout, logging);
+            node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, CoordinatorSettings.Create(SweepConfig.Load()), plan.JoinTimeout, logging);
         }
         catch when (createdJournal)
         {
@@ -104,21 +108,12 @@ internal static class SweepSession
         if (completed)
         {
             Console.WriteLine($"sweep: '{state.Spec?.Name}' complete: {state.Counts}");
-            return CliRunner.Success;
+            return ExitCodes.Success;
         }
         Console.Error.WriteLine(interrupted.IsCancellationRequested
             ? $"sweep: interrupted; continue with ./sweep resume --journal {plan.Journal.Argument}"
             : $"sweep: stopped before the sweep finished; continue with ./sweep resume --journal {plan.Journal.Argument}");
-        return interrupted.IsCancellationRequested ? CliRunner.Interrupted : CliRunner.SweepUnfinished;
-    }
-
-    /// <summary>The sweep.coordinator section of cluster.conf.</summary>
-    public static CoordinatorSettings LoadSettings()
-    {
-        var config = ClusterNodeConfig.LoadBase();
-        return new CoordinatorSettings(
-            config.GetInt("sweep.coordinator.snapshot-every", CoordinatorSettings.Default.SnapshotEvery),
-            config.GetTimeSpan("sweep.coordinator.timeout-check-interval", CoordinatorSettings.Default.TimeoutCheckInterval));
+        return interrupted.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Unfinished;
     }
 
     /// <summary>

@@ -2,7 +2,8 @@ using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Microsoft.Data.Sqlite;
 using Npgsql;
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
+using Sweep.Contract.Configuration;
 
 namespace Sweep.Coordinator.Persistence;
 
@@ -155,8 +156,8 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
     /// <summary>Akka.Persistence.Sql journal, snapshot store and query plugin pointed at this location.</summary>
     public Config ToAkkaConfig(bool createTables)
     {
-        var connection = Quote(ConnectionString);
-        var provider = Quote(ProviderName);
+        var connection = SweepConfig.Quote(ConnectionString);
+        var provider = SweepConfig.Quote(ProviderName);
         var initialize = createTables ? "on" : "off";
         return ConfigurationFactory.ParseString($$"""
             akka.persistence {
@@ -185,8 +186,6 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
             }
             """).WithFallback(SqlPersistence.DefaultConfiguration);
     }
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
     private static string RedactPassword(string connectionString) =>
         string.Join(';', connectionString.Split(';').Select(part =>

@@ -1,8 +1,9 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
-using Sweep.Coordinator.Hosting;
-using Sweep.Coordinator.Protocol;
+using Sweep.Contract.Cli;
+using Sweep.Contract.Configuration;
+using Sweep.Contract.Protocol;
 using Sweep.Search.Journal;
 
 namespace Sweep.Coordinator.Persistence;
@@ -25,7 +26,7 @@ public static class JournalReader
                 akka.persistence.journal.sql.warn-on-auto-init-fail = off
                 """)
             .WithFallback(journal.ToAkkaConfig(createTables: !journal.IsSqlite))
-            .WithFallback(ClusterNodeConfig.LoadBase());
+            .WithFallback(SweepConfig.Load());
         var system = ActorSystem.Create("sweep-reader", config);
         try
         {

@@ -10,11 +10,22 @@ namespace Sweep.Models.Layers;
 // Statistics are two-pass (mean, then the squared norm of the centered values): exact where
 // E[x^2] - mean^2 would cancel, and far faster than torch's Welford var_mean on CPU.
 // Intermediates live in a dispose scope so a training step frees them as soon as they are used.
+// Number arguments go through KeptScalars (a TorchSharp 0.107 Scalar-lifetime defect), and no function
+// calls ctx.mark_non_differentiable or mark_dirty (a TorchSharp 0.107 pinning defect, see BatchNormFunction).
+// The functions keep no state in fields: TorchSharp shares one instance per function type between threads.
+
+/// <summary>Receives the batch statistics of one <see cref="BatchNormFunction"/> apply (a non-tensor argument, so not an autograd input).</summary>
+internal sealed class BatchStatistics
+{
+    public Tensor? Mean { get; set; }
+    public Tensor? Variance { get; set; }
+}
 
 /// <summary>
 /// Train-mode batch norm of (N, D) (statistics per feature over N) or (N, C, H, W) (per channel over
-/// N, H, W). Arguments: x, gamma, beta (shape (F,)), eps (double). Returns [out, batch mean, biased batch
-/// variance]; the statistics have shape (F,), are non-differentiable and feed the caller's running averages.
+/// N, H, W). Arguments: x, gamma, beta (shape (F,)), eps (double), a <see cref="BatchStatistics"/> that
+/// receives the batch mean and biased batch variance (shape (F,), no autograd history) for the caller's
+/// running averages. Returns the normalized output only.
 /// </summary>
 /// <remarks>
 /// Saved for backward: x, the batch mean and inv_std; x_hat = (x - mean) * inv_std is never stored.
@@ -26,67 +37,68 @@ namespace Sweep.Models.Layers;
 /// and row norms are cheap, while bmm-based dots, var_mean, vector_norm over (0, 2, 3) and an
 /// out-of-place addcmul whose first operand is the broadcast one are several times slower than a plain
 /// product, so the passes below avoid them.
+/// The statistics leave through the holder argument, not as extra outputs: TorchSharp 0.107's
+/// Node.WrapOutputs builds the mark_non_differentiable handle array and then the mark_dirty one in the
+/// same PinnedArray, which unpins the first before native code reads it, so a function that calls
+/// ctx.mark_non_differentiable (or mark_dirty) segfaults in THSAutograd_Function_wrapOutputs when the GC
+/// moves that array. No function here calls either.
 /// </remarks>
-internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNormFunction>
+internal sealed class BatchNormFunction : autograd.SingleTensorFunction<BatchNormFunction>
 {
     public override string Name => nameof(BatchNormFunction);
 
-    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var x = ((Tensor)vars[0]).contiguous();
         var gamma = (Tensor)vars[1];
         var beta = (Tensor)vars[2];
         var eps = (double)vars[3];
+        var statistics = (BatchStatistics)vars[4];
 
         using var scope = NewDisposeScope();
         var layout = FeatureLayout.Of(x);
-        var mean = layout.Sum(x).div_(layout.Count);
+        var mean = layout.Sum(x).Divide_(layout.Count);
         // Two-pass variance: exact where E[x^2] - mean^2 would cancel.
         var output = x.sub(layout.Broadcast(mean));
-        var variance = layout.SquaredNorm(output).div_(layout.Count);
-        var invStd = variance.add(eps).rsqrt_();
-        output.mul_(layout.Broadcast(gamma.mul(invStd))).add_(layout.Broadcast(beta));
+        var variance = layout.SquaredNorm(output).Divide_(layout.Count);
+        var invStd = variance.Shift(eps).rsqrt_();
+        output.mul_(layout.Broadcast(gamma.mul(invStd))).Accumulate_(layout.Broadcast(beta));
         ctx.save_for_backward([x, mean, invStd, gamma]);
-        var batchMean = mean.clone(); // outputs are never saved: that would tie the node to its own output
-        ctx.mark_non_differentiable([batchMean, variance]);
-        // No zero gradients for the statistics: TorchSharp would build them from per-output placeholder
-        // tensors that live in the caller's dispose scope, which a model's forward has already closed.
-        ctx.set_materialize_grads(false);
+        // forward runs with autograd off, so the statistics carry no history. The mean is a copy:
+        // the saved one must not be touched by whatever the caller does with its statistics.
+        statistics.Mean = mean.clone();
+        statistics.Variance = variance;
         scope.MoveToOuter(x, mean, invStd);
-        scope.MoveToOuter(output, batchMean, variance);
-        return [output, batchMean, variance];
+        scope.MoveToOuter(statistics.Mean, statistics.Variance);
+        return scope.MoveToOuter(output);
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> gradOutputs)
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         using var scope = NewDisposeScope();
-        if (gradOutputs[0].IsInvalid)
-            return [null!, null!, null!, null!];
-        var gradOutput = gradOutputs[0].contiguous();
+        var contiguousGrad = gradOutput.contiguous();
         var saved = ctx.get_saved_variables();
         var (x, mean, invStd, gamma) = (saved[0], saved[1], saved[2], saved[3]);
         var layout = FeatureLayout.Of(x);
 
-        var dBeta = layout.Sum(gradOutput);
+        var dBeta = layout.Sum(contiguousGrad);
         // dx's buffer first holds dout * x, whose per-feature sums give
         // dGamma = sum(dout * x_hat) = inv_std * (sum(dout * x) - mean * dBeta).
-        var dx = gradOutput.mul(x);
+        var dx = contiguousGrad.mul(x);
         var dGamma = layout.Sum(dx).sub_(mean.mul(dBeta)).mul_(invStd);
         // Alt backward, dx = k*dout - k/M*(dBeta + x_hat*dGamma) with k = gamma*inv_std, written as
         // dx = k*dout + a*x + c with per-feature a = -k*inv_std*dGamma/M and c = -k*dBeta/M - a*mean.
         var k = gamma.mul(invStd);
-        var a = k.mul(invStd).mul_(dGamma).mul_(-1.0 / layout.Count);
-        var c = k.mul(dBeta).mul_(-1.0 / layout.Count).sub_(a.mul(mean));
-        dx.copy_(gradOutput).mul_(layout.Broadcast(k)).add_(layout.Broadcast(c)).addcmul_(x, layout.Broadcast(a), 1);
+        var a = k.mul(invStd).mul_(dGamma).Scale_(-1.0 / layout.Count);
+        var c = k.mul(dBeta).Scale_(-1.0 / layout.Count).sub_(a.mul(mean));
+        dx.copy_(contiguousGrad).mul_(layout.Broadcast(k)).Accumulate_(layout.Broadcast(c)).AddProduct_(x, layout.Broadcast(a), 1);
         scope.MoveToOuter(dx, dGamma, dBeta);
-        return [dx, dGamma, dBeta, null!];
+        return [dx, dGamma, dBeta, null!, null!];
     }
 
     /// <summary>Per-feature reductions of an (N, D) or contiguous (N, C, H, W) tensor, each of shape (F,).</summary>
     private readonly record struct FeatureLayout(long Batch, long Features, long Plane)
     {
-        private static readonly long[] BatchAxis = [0];
-        private static readonly long[] SpatialAxes = [0, 2, 3];
 
         public static FeatureLayout Of(Tensor x) => x.dim() switch
         {
@@ -98,7 +110,7 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
         /// <summary>Number of values behind each feature's statistics (N, or N*H*W).</summary>
         public double Count => (double)Batch * Plane;
 
-        private long[] Axes => Plane == 1 ? BatchAxis : SpatialAxes;
+        private long[] Axes => Plane == 1 ? [0] : [0, 2, 3];
 
         /// <summary>A (F,) tensor viewed to broadcast against the input.</summary>
         public Tensor Broadcast(Tensor perFeature) =>
@@ -114,8 +126,8 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
         {
             if (Plane == 1)
             {
-                using var squares = t.square();
-                return squares.sum(BatchAxis);
+                using var squares = t.mul(t);
+                return squares.sum(0L);
             }
             using var planes = Reductions.RowSquaredNorm(t, Batch * Features, Plane);
             return planes.view(Batch, Features).sum(0L);
@@ -127,10 +139,12 @@ internal sealed class BatchNormFunction : autograd.MultiTensorFunction<BatchNorm
 internal static class Reductions
 {
     /// <summary>Sum of squares of each row, via a norm over the contiguous axis (no full-size temporary).</summary>
+    /// <remarks>Tensor.norm takes its order as a float; linalg.vector_norm would pass it as an unkept Scalar (see <see cref="KeptScalars"/>).</remarks>
     public static Tensor RowSquaredNorm(Tensor t, long rows, long length)
     {
         using var view = t.view(rows, length);
-        return linalg.vector_norm(view, 2, [1L]).pow_(2);
+        var norms = view.norm(1, keepdim: false, p: 2f);
+        return norms.mul_(norms);
     }
 
     /// <summary>Dot product of each row of u with the same row of v.</summary>
@@ -160,9 +174,9 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         using var scope = NewDisposeScope();
         var features = x.shape[1];
         var xHat = x.sub(x.mean([1L], keepdim: true));
-        var invStd = Reductions.RowSquaredNorm(xHat, x.shape[0], features).div_(features).add_(eps).rsqrt_().view(-1, 1);
+        var invStd = Reductions.RowSquaredNorm(xHat, x.shape[0], features).Divide_(features).Shift_(eps).rsqrt_().view(-1, 1);
         xHat.mul_(invStd);
-        var output = xHat.mul(gamma).add_(beta);
+        var output = xHat.mul(gamma).Accumulate_(beta);
         ctx.save_for_backward([xHat, invStd, gamma]);
         scope.MoveToOuter(xHat, invStd);
         return scope.MoveToOuter(output);
@@ -181,7 +195,7 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
         var rowSum = dxHat.sum(1, keepdim: true);
         var rowDot = Reductions.RowDot(dxHat, xHat, rows, features).view(-1, 1);
         // dx = inv*(dxhat - rowSum/D - x_hat*rowDot/D), reusing dxhat's buffer.
-        var dx = dxHat.add_(rowSum, alpha: -1.0 / features).addcmul_(xHat, rowDot, -1.0 / features).mul_(invStd);
+        var dx = dxHat.Accumulate_(rowSum, -1.0 / features).AddProduct_(xHat, rowDot, -1.0 / features).mul_(invStd);
         scope.MoveToOuter(dx, dGamma, dBeta);
         return [dx, dGamma, dBeta, null!];
     }
@@ -193,8 +207,6 @@ internal sealed class LayerNormFunction : autograd.SingleTensorFunction<LayerNor
 /// </summary>
 internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<SpatialGroupNormFunction>
 {
-    private static readonly long[] ChannelAxes = [0, 2, 3];
-
     public override string Name => nameof(SpatialGroupNormFunction);
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
@@ -210,10 +222,10 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
         var grouped = x.reshape(shape[0] * groups, -1);
         var (rows, length) = (grouped.shape[0], grouped.shape[1]);
         var centered = grouped.sub(grouped.mean([1L], keepdim: true));
-        var invStd = Reductions.RowSquaredNorm(centered, rows, length).div_(length).add_(eps).rsqrt_().view(-1, 1);
+        var invStd = Reductions.RowSquaredNorm(centered, rows, length).Divide_(length).Shift_(eps).rsqrt_().view(-1, 1);
         var xHat = centered.mul_(invStd).view(shape);
         var channel = new long[] { 1, shape[1], 1, 1 };
-        var output = xHat.mul(gamma.view(channel)).add_(beta.view(channel));
+        var output = xHat.mul(gamma.view(channel)).Accumulate_(beta.view(channel));
         ctx.save_for_backward([xHat, invStd, gamma]);
         ctx.save_data("groups", groups);
         scope.MoveToOuter(xHat, invStd);
@@ -231,15 +243,16 @@ internal sealed class SpatialGroupNormFunction : autograd.SingleTensorFunction<S
         var (batch, channels) = (shape[0], shape[1]);
         var dout = gradOutput.contiguous();
 
-        var dBeta = dout.sum(ChannelAxes);
-        var dGamma = dout.mul(xHat).sum(ChannelAxes);
+        long[] channelAxes = [0, 2, 3];
+        var dBeta = dout.sum(channelAxes);
+        var dGamma = dout.mul(xHat).sum(channelAxes);
         var rows = batch * groups;
         var dxHat = dout.mul(gamma.view(1, channels, 1, 1)).view(rows, -1);
         var xHatGrouped = xHat.view(rows, -1);
         var length = xHatGrouped.shape[1];
         var groupSum = dxHat.sum(1, keepdim: true);
         var groupDot = Reductions.RowDot(dxHat, xHatGrouped, rows, length).view(-1, 1);
-        var dx = dxHat.add_(groupSum, alpha: -1.0 / length).addcmul_(xHatGrouped, groupDot, -1.0 / length).mul_(invStd).view(shape);
+        var dx = dxHat.Accumulate_(groupSum, -1.0 / length).AddProduct_(xHatGrouped, groupDot, -1.0 / length).mul_(invStd).view(shape);
         scope.MoveToOuter(dx, dGamma, dBeta);
         return [dx, dGamma, dBeta, null!, null!];
     }
@@ -260,7 +273,7 @@ internal sealed class InvertedDropoutFunction : autograd.SingleTensorFunction<In
         var generator = (Generator)vars[2];
 
         using var scope = NewDisposeScope();
-        var mask = empty_like(x).bernoulli_(1 - p, generator).div_(1 - p);
+        var mask = empty_like(x).bernoulli_(1 - p, generator).Divide_(1 - p);
         var output = x.mul(mask);
         ctx.save_for_backward([mask]);
         scope.MoveToOuter(mask);

@@ -60,8 +60,8 @@ public abstract class BatchNormBase : nn.Module<Tensor, Tensor>
         var output = NormalizationOps.BatchNormTrain(input, weight, bias, Eps, out var mean, out var variance);
         using (no_grad())
         {
-            running_mean.mul_(Momentum).add_(mean, alpha: 1 - Momentum);
-            running_var.mul_(Momentum).add_(variance, alpha: 1 - Momentum);
+            running_mean.Scale_(Momentum).Accumulate_(mean, 1 - Momentum);
+            running_var.Scale_(Momentum).Accumulate_(variance, 1 - Momentum);
         }
         mean.Dispose();
         variance.Dispose();

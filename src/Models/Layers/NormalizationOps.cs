@@ -7,6 +7,12 @@ namespace Sweep.Models.Layers;
 /// Functional entry points of the hand-written layers (digest §2). Each returns a tensor whose
 /// gradient comes from Sweep's own backward pass, not from TorchSharp's autograd of the formula.
 /// </summary>
+/// <remarks>
+/// Each custom-function apply runs in a dispose scope of its own (see <see cref="Apply"/>): while
+/// TorchSharp wraps a function's outputs in native code, the only managed references to the input and to
+/// the forward pass's outputs are locals that the JIT already treats as dead. Without an owner, a garbage
+/// collection on another thread could finalize them, and so free their native tensors, mid-call.
+/// </remarks>
 public static class NormalizationOps
 {
     public const double DefaultEps = 1e-5;
@@ -20,10 +26,13 @@ public static class NormalizationOps
     {
         if (x.dim() is not (2 or 4))
             throw new ArgumentException($"batch norm expects (N, D) or (N, C, H, W) input, got shape [{string.Join(", ", x.shape)}]");
-        var outputs = BatchNormFunction.apply(x, gamma, beta, eps);
-        batchMean = outputs[1];
-        batchVariance = outputs[2];
-        return outputs[0];
+        using var scope = NewDisposeScope();
+        var statistics = new BatchStatistics();
+        var output = BatchNormFunction.apply(x, gamma, beta, eps, statistics);
+        GC.KeepAlive(x);
+        batchMean = scope.MoveToOuter(statistics.Mean!);
+        batchVariance = scope.MoveToOuter(statistics.Variance!);
+        return scope.MoveToOuter(output);
     }
 
     /// <summary>Test-mode batch norm: out = gamma*(x - running_mean)/sqrt(running_var + eps) + beta (plain ops).</summary>
@@ -31,9 +40,9 @@ public static class NormalizationOps
     {
         using var scope = NewDisposeScope();
         long[] broadcast = x.dim() == 4 ? [1, x.shape[1], 1, 1] : [1, x.shape[1]];
-        var scale = gamma.mul(runningVariance.add(eps).rsqrt());
+        var scale = gamma.mul(runningVariance.Shift(eps).rsqrt_());
         var shift = beta.sub(runningMean.mul(scale));
-        return scope.MoveToOuter(x.mul(scale.view(broadcast)).add_(shift.view(broadcast)));
+        return scope.MoveToOuter(x.mul(scale.view(broadcast)).Accumulate_(shift.view(broadcast)));
     }
 
     /// <summary>Layer norm of (N, D): statistics per row; gamma/beta of shape (D,).</summary>
@@ -41,7 +50,7 @@ public static class NormalizationOps
     {
         if (x.dim() != 2)
             throw new ArgumentException($"layer norm expects (N, D) input, got shape [{string.Join(", ", x.shape)}]");
-        return LayerNormFunction.apply(x, gamma, beta, eps);
+        return Apply(x, () => LayerNormFunction.apply(x, gamma, beta, eps));
     }
 
     /// <summary>Spatial group norm of (N, C, H, W) with <paramref name="groups"/> contiguous channel groups; gamma/beta of shape (C,).</summary>
@@ -51,7 +60,7 @@ public static class NormalizationOps
             throw new ArgumentException($"spatial group norm expects (N, C, H, W) input, got shape [{string.Join(", ", x.shape)}]");
         if (groups <= 0 || x.shape[1] % groups != 0)
             throw new ArgumentException($"spatial group norm: {groups} groups do not divide {x.shape[1]} channels; pick a divisor of the channel count");
-        return SpatialGroupNormFunction.apply(x, gamma, beta, groups, eps);
+        return Apply(x, () => SpatialGroupNormFunction.apply(x, gamma, beta, groups, eps));
     }
 
     /// <summary>
@@ -63,6 +72,20 @@ public static class NormalizationOps
     {
         if (!(dropProbability >= 0 && dropProbability < 1))
             throw new ArgumentException($"dropout {dropProbability} is invalid; it is a drop probability in [0, 1)");
-        return dropProbability == 0 ? x.alias() : InvertedDropoutFunction.apply(x, dropProbability, generator);
+        return dropProbability == 0 ? x.alias() : Apply(x, () => InvertedDropoutFunction.apply(x, dropProbability, generator));
+    }
+
+    /// <summary>
+    /// Runs one custom-function apply inside a dispose scope that owns everything the apply creates until
+    /// it has returned (the forward pass's outputs, TorchSharp's per-output placeholders), keeps
+    /// <paramref name="input"/> reachable until then, and hands the result to the caller's scope.
+    /// <see cref="BatchNormTrain"/> does the same inline, as it also hands out the statistics.
+    /// </summary>
+    private static Tensor Apply(Tensor input, Func<Tensor> apply)
+    {
+        using var scope = NewDisposeScope();
+        var output = apply();
+        GC.KeepAlive(input);
+        return scope.MoveToOuter(output);
     }
 }

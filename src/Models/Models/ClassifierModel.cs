@@ -1,3 +1,4 @@
+using Sweep.Models.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -28,7 +29,7 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var scores = forward(input);
-        var loss = nn.functional.cross_entropy(scores, labels).add_(RegularizationLoss());
+        var loss = nn.functional.cross_entropy(scores, labels).Accumulate_(RegularizationLoss());
         return scope.MoveToOuter(loss);
     }
 
@@ -41,13 +42,11 @@ public abstract class ClassifierModel : nn.Module<Tensor, Tensor>
         Tensor? total = null;
         foreach (var w in weights)
         {
-            var squared = w.square().sum();
-            total = total is null ? squared : total.add_(squared);
+            var squared = w.Power(2).sum();
+            total = total is null ? squared : total.Accumulate_(squared);
         }
         total ??= zeros(Array.Empty<long>(), dtype: dtype, device: device);
-        // An explicit Scalar, disposed after the op: an implicit one could be finalized while native code uses it.
-        using var halfReg = (0.5 * reg).ToScalar();
-        return scope.MoveToOuter(total.mul_(halfReg));
+        return scope.MoveToOuter(total.Scale_(0.5 * reg));
     }
 
     protected override void Dispose(bool disposing)

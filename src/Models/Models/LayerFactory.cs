@@ -35,7 +35,8 @@ internal static class LayerFactory
                 var groupNorm = nn.GroupNorm(groups, channels, dtype: dtype);
                 using (no_grad())
                 {
-                    groupNorm.weight.fill_(1);
+                    using var one = 1.0.ToScalar(); // kept alive across the call, see KeptScalars
+                    groupNorm.weight.fill_(one);
                     groupNorm.bias!.zero_();
                 }
                 return groupNorm;

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using Sweep.Coordinator.Protocol;
+using Sweep.Contract.Protocol;
 using Sweep.Worker.Trials;
 
 namespace Sweep.Worker.Actors;

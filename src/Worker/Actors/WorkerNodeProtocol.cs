@@ -1,4 +1,4 @@
-using Sweep.Coordinator.Protocol;
+using Sweep.Contract.Protocol;
 using Sweep.Worker.Trials;
 
 namespace Sweep.Worker.Actors;

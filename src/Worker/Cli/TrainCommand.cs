@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Sweep.Contract.Cli;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
@@ -15,8 +16,6 @@ namespace Sweep.Worker.Cli;
 /// </summary>
 public static class TrainCommand
 {
-    public const int ExitBadInput = 2;
-
     /// <summary>Flags that map one to one onto a TrialSettings parameter (flag = name with '-' for '_').</summary>
     private static readonly (string Name, string Description)[] TrialFlags =
     [
@@ -98,7 +97,7 @@ public static class TrainCommand
         catch (Exception e) when (e is TrialSettingsException or ArgumentException)
         {
             error.WriteLine($"sweep train: {e.Message}");
-            return ExitBadInput;
+            return ExitCodes.BadInput;
         }
 
         if (threads is { } count)
@@ -118,7 +117,7 @@ public static class TrainCommand
         catch (CifarDataException e)
         {
             error.WriteLine($"sweep train: {e.Message}");
-            return ExitBadInput;
+            return ExitCodes.BadInput;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -126,7 +125,7 @@ public static class TrainCommand
             error.WriteLine($"sweep train: training failed: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
             if (request.Json)
                 output.WriteLine(TrialRunner.ToJson(new TrainingOutcome(TrainingStatus.Failed, 0, 0, [], [], double.NaN, 0, null)));
-            return 1;
+            return ExitCodes.Unfinished;
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -136,9 +135,9 @@ public static class TrainCommand
         output.Flush();
         return outcome.Status switch
         {
-            TrainingStatus.Completed => 0,
-            TrainingStatus.Cancelled => 130,
-            _ => 1,
+            TrainingStatus.Completed => ExitCodes.Success,
+            TrainingStatus.Cancelled => ExitCodes.Interrupted,
+            _ => ExitCodes.Unfinished,
         };
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Sweep.Contract.Cli;
 
 namespace Sweep.Worker.Cli;
 
@@ -10,6 +11,7 @@ public static class WorkerCli
         var root = new RootCommand("Sweep worker-side commands: train one trial in-process, or join a cluster as a worker.");
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());
+        root.Subcommands.Add(WorkerCommand.CheckData());
         return root;
     }
 
@@ -27,9 +29,8 @@ public static class WorkerCli
         var parseResult = Build().Parse(args);
         if (parseResult.Errors.Count > 0)
         {
-            var command = parseResult.CommandResult.Command.Name;
-            configuration.Error.WriteLine($"sweep {command}: {parseResult.Errors[0].Message.ReplaceLineEndings(" ")} (see ./sweep {command} --help)");
-            return TrainCommand.ExitBadInput;
+            configuration.Error.WriteLine(CliRunner.ParseError(parseResult.CommandResult.Command.Name, parseResult.Errors[0].Message));
+            return ExitCodes.BadInput;
         }
         // `worker` handles Ctrl-C and SIGTERM itself (it leaves the cluster, which may outlast the default grace period).
         if (parseResult.CommandResult.Command.Name == "worker")

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using Sweep.Coordinator.Cli;
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
+using Sweep.Contract.Nodes;
 using Sweep.Worker.Hosting;
 using Sweep.Worker.Trials;
 
@@ -14,15 +14,15 @@ public static class WorkerCommand
     public static Command Create()
     {
         var seeds = new Option<string>("--seed-nodes") { Description = "HOST:PORT[,HOST:PORT] of the coordinator (and other long-running nodes)", Required = true };
-        var host = new Option<string>("--host") { Description = "address other nodes reach this worker at (default 127.0.0.1)", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "port to listen on (default 0 = any free port)", DefaultValueFactory = _ => 0 };
+        var host = new Option<string?>("--host") { Description = "address other nodes reach this worker at (default: the configuration's, 127.0.0.1)" };
+        var port = new Option<int?>("--port") { Description = "port to listen on (default: the configuration's, 0 = any free port)" };
         var slots = new Option<int?>("--slots") { Description = "trials run at once (default: one per CUDA device, else one per core)" };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N (default: cuda when available, else cpu)" };
         var threads = new Option<int?>("--threads") { Description = "torch threads per slot (default: cores / slots)" };
         var cores = new Option<int?>("--cores") { Description = "cores this worker lays its slots over (default: all of the machine's)" };
         var data = new Option<string?>("--data") { Description = "CIFAR-10 folder (default: SWEEP_DATA)" };
         var checkpoints = new Option<string>("--checkpoint-dir") { Description = "where each trial's best-val weights are kept", DefaultValueFactory = _ => "checkpoints" };
-        var joinTimeout = new Option<double>("--join-timeout") { Description = "seconds to wait for the cluster before giving up (default 30)", DefaultValueFactory = _ => 30 };
+        var joinTimeout = new Option<double?>("--join-timeout") { Description = "seconds to wait for the cluster before giving up (default: sweep.node.join-timeout, 30 s)" };
         var parent = new Option<int?>("--exit-with-parent") { Description = "exit when this process id ends (used by ./sweep run)", Hidden = true };
         var command = new Command("worker", "run a worker node: join the cluster and train the trials the coordinator hands out")
         {
@@ -31,12 +31,8 @@ public static class WorkerCommand
         command.SetAction((result, _) => CliRunner.Guard(async () =>
         {
             var seedNodes = ClusterNodeConfig.ParseSeedNodes(result.GetValue(seeds));
-            var portValue = result.GetValue(port);
-            if (portValue is < 0 or > 65535)
-                throw new SweepUsageException($"--port {portValue} is out of range; use 0..65535");
-            var timeout = result.GetValue(joinTimeout);
-            if (timeout <= 0)
-                throw new SweepUsageException($"--join-timeout {timeout} must be positive (seconds)");
+            var portValue = result.GetValue(port) is { } p ? ClusterNodeConfig.CheckPort(p) : (int?)null;
+            var timeout = ClusterNodeConfig.JoinTimeout(result.GetValue(joinTimeout));
             var dataFlag = result.GetValue(data) ?? Environment.GetEnvironmentVariable("SWEEP_DATA");
             if (string.IsNullOrWhiteSpace(dataFlag))
                 throw new SweepUsageException("no CIFAR-10 folder given; pass --data DIR or set SWEEP_DATA");
@@ -48,8 +44,26 @@ public static class WorkerCommand
             var plan = SlotPlanner.Plan(result.GetValue(slots), result.GetValue(device), result.GetValue(threads),
                 coreBudget, TorchTrialRunner.CudaDeviceCount(), checkpointDirectory);
             var runner = TorchTrialRunner.Create(dataDirectory);
-            var options = new ClusterNodeOptions(result.GetValue(host)!, portValue, seedNodes, ClusterNodeConfig.WorkerRole);
-            return await RunAsync(options, plan, runner, TimeSpan.FromSeconds(timeout), result.GetValue(parent));
+            var options = new ClusterNodeOptions(result.GetValue(host), portValue, seedNodes, ClusterNodeConfig.WorkerRole);
+            return await RunAsync(options, plan, runner, timeout, result.GetValue(parent));
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// `check-data DIR --source NAME` (hidden): prints the folder holding CIFAR-10's batches, or the one-line error;
+    /// `./sweep run` asks it before it starts local workers on that folder.
+    /// </summary>
+    public static Command CheckData()
+    {
+        var directory = new Argument<string>("DIR") { Description = "the CIFAR-10 folder to check" };
+        var source = new Option<string>("--source") { Description = "where the folder came from, for the message", DefaultValueFactory = _ => "--data" };
+        var command = new Command("check-data", "check that a folder holds CIFAR-10 and print the folder of its batches") { directory, source };
+        command.Hidden = true;
+        command.SetAction((result, _) => CliRunner.Guard(() =>
+        {
+            Console.WriteLine(DataDirectory.Check(result.GetValue(directory)!, result.GetValue(source)!));
+            return Task.FromResult(ExitCodes.Success);
         }));
         return command;
     }
@@ -71,18 +85,18 @@ public static class WorkerCommand
         if (finished == host.System.WhenTerminated)
         {
             await Console.Error.WriteLineAsync("worker: removed from the cluster (coordinator gone or this node was unreachable); start it again to rejoin");
-            return CliRunner.SweepUnfinished;
+            return ExitCodes.Unfinished;
         }
         if (!stop.IsCancellationRequested)
         {
             // The `run` that started this worker is gone, and with it the coordinator: leaving gracefully would
             // only wait for a cluster that no longer answers while the trial thread keeps burning CPU.
             Console.WriteLine("worker: parent process ended; exiting");
-            return CliRunner.Success;
+            return ExitCodes.Success;
         }
         Console.WriteLine("worker: stopping");
         await host.DisposeAsync();
-        return CliRunner.Success;
+        return ExitCodes.Success;
     }
 
     private static async Task WatchParentAsync(int parentId, CancellationToken cancel)

@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Configuration;
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
+using Sweep.Contract.Nodes;
 using Sweep.Worker.Actors;
 using Sweep.Worker.Trials;
 
@@ -37,8 +38,8 @@ public sealed class WorkerHost : IAsyncDisposable
         {
             await ClusterJoin.WaitUntilUpAsync(system, options.SeedNodes, joinTimeout);
             var self = Cluster.Get(system).SelfAddress;
-            var retry = config.GetTimeSpan("sweep.worker.retry-interval", TimeSpan.FromSeconds(3));
-            var proxy = system.ActorOf(CoordinatorNode.CreateProxy(system), CoordinatorNode.ProxyName);
+            var retry = WorkerSettings.Create(system).RetryInterval;
+            var proxy = system.ActorOf(CoordinatorSingleton.CreateProxy(system), CoordinatorSingleton.ProxyName);
             var workerId = $"{self}/user/{WorkerActorName}";
             var settings = new WorkerNodeSettings(workerId, self.ToString(), slots, retry);
             var worker = system.ActorOf(WorkerNode.Props(settings, proxy, runner), WorkerActorName);

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Sweep.Contract.Cli;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
@@ -30,7 +31,7 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         }
         catch (CifarDataException e)
         {
-            throw new Coordinator.Hosting.SweepUsageException($"cannot load CIFAR-10 from '{dataDirectory}': {e.Message}");
+            throw new SweepUsageException($"cannot load CIFAR-10 from '{dataDirectory}': {e.Message}");
         }
         return new TorchTrialRunner(dataDirectory);
     }

@@ -1,9 +1,10 @@
 using Akka.Actor;
 using Akka.TestKit;
+using Sweep.Contract.Nodes;
+using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Actors;
-using Sweep.Coordinator.Hosting;
+using Sweep.Coordinator.Nodes;
 using Sweep.Coordinator.Persistence;
-using Sweep.Coordinator.Protocol;
 using Sweep.Coordinator.Tests.Support;
 using Sweep.Search.Specs;
 using Sweep.Search.Trials;

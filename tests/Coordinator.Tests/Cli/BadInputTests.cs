@@ -1,7 +1,10 @@
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using Sweep.Contract.Cli;
+using Sweep.Contract.Configuration;
+using Sweep.Contract.Nodes;
 using Sweep.Coordinator.Actors;
-using Sweep.Coordinator.Hosting;
+using Sweep.Coordinator.Nodes;
 using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Tests.Support;
 
@@ -99,7 +102,7 @@ public sealed class BadInputTests : IDisposable
     {
         var journal = Path.Combine(_temp.Folder, "other.db");
         var node = await CoordinatorNode.StartAsync(ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole),
-            JournalLocation.Parse(journal), TestSweeps.TwoStages(name: "first-sweep"), CoordinatorSettings.Default, TimeSpan.FromSeconds(20));
+            JournalLocation.Parse(journal), TestSweeps.TwoStages(name: "first-sweep"), CoordinatorSettings.Create(SweepConfig.Reference()), TimeSpan.FromSeconds(20));
         await JournalReaderWait(journal);
         await node.DisposeAsync();
         SqliteConnection.ClearAllPools();

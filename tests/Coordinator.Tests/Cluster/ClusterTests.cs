@@ -1,15 +1,17 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Configuration;
+using Sweep.Contract.Configuration;
+using Sweep.Contract.Nodes;
+using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Actors;
-using Sweep.Coordinator.Hosting;
+using Sweep.Coordinator.Nodes;
 using Sweep.Coordinator.Persistence;
-using Sweep.Coordinator.Protocol;
 using Sweep.Coordinator.Tests.Support;
-using Sweep.Worker.Tests.Fakes;
 using Sweep.Search.Journal;
 using Sweep.Search.Trials;
 using Sweep.Worker.Hosting;
+using Sweep.Worker.Tests.Fakes;
 using Sweep.Worker.Trials;
 using Xunit.Abstractions;
 
@@ -36,7 +38,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task<CoordinatorNode> StartCoordinator(int firstStage, int secondStage)
     {
         var node = await CoordinatorNode.StartAsync(ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), _journal.Location,
-            TestSweeps.TwoStages(firstStage: firstStage, secondStage: secondStage), CoordinatorSettings.Default, JoinTimeout);
+            TestSweeps.TwoStages(firstStage: firstStage, secondStage: secondStage), CoordinatorSettings.Create(SweepConfig.Reference()), JoinTimeout);
         _nodes.Add(node);
         return node;
     }
@@ -124,7 +126,7 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         var workerAddress = Akka.Cluster.Cluster.Get(worker.System).SelfAddress.ToString();
         var second = await CoordinatorNode.StartAsync(
             ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole, workerAddress), _journal.Location, null,
-            CoordinatorSettings.Default, JoinTimeout);
+            CoordinatorSettings.Create(SweepConfig.Reference()), JoinTimeout);
         _nodes.Add(second);
         var done = await WaitFor(second, s => s.Progress.IsCompleted, TimeSpan.FromSeconds(60));
 

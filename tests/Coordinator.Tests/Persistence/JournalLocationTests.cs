@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
 using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Tests.Support;
 

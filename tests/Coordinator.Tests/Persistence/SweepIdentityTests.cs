@@ -1,4 +1,4 @@
-using Sweep.Coordinator.Hosting;
+using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Tests.Support;
 using Sweep.Search.Specs;
 

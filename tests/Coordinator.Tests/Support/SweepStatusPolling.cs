@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
-using Sweep.Coordinator.Hosting;
-using Sweep.Coordinator.Protocol;
+using Sweep.Contract.Protocol;
+using Sweep.Coordinator.Nodes;
 
 namespace Sweep.Coordinator.Tests.Support;
 

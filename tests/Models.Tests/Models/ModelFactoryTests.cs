@@ -100,7 +100,7 @@ public class ModelFactoryTests
         Assert.True(parameters["conv.1.bias"].abs().max().item<float>() <= bound);
         Assert.NotEqual(0f, parameters["conv.1.bias"].abs().sum().item<float>());
         using (no_grad())
-            Assert.Equal([5L, 10], model.forward(randn(5, 3, 32, 32)).shape);
+            Assert.Equal([5L, 10], model.forward(randn([5, 3, 32, 32], generator: new Generator(231))).shape);
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public class ModelFactoryTests
         Assert.All(pa.Zip(pb), p => Assert.Equal(0f, (p.First - p.Second).abs().max().item<float>()));
         Assert.NotEqual(0f, (pa[0] - pc[0]).abs().max().item<float>());
 
-        var x = randn(8, 3, 32, 32);
+        var x = randn([8, 3, 32, 32], generator: new Generator(231));
         Assert.Equal(0f, (a.forward(x) - b.forward(x)).abs().max().item<float>());
         Assert.NotEqual(0f, (a.forward(x) - c.forward(x)).abs().max().item<float>());
     }
@@ -139,30 +139,43 @@ public class ModelFactoryTests
             foreach (var (name, parameter) in model.named_parameters().Where(p => p.name.StartsWith("norm")))
                 parameter.add_(1); // gamma/beta must not enter the L2 term
             Assert.Equal(0.5 * 0.7 * SumOfSquaredWeights(model), model.RegularizationLoss().item<float>(), 3);
-            Assert.Equal([3L, 10], model.forward(randn(3, 3, 32, 32)).shape);
+            Assert.Equal([3L, 10], model.forward(randn([3, 3, 32, 32], generator: new Generator(231))).shape);
         }
         Assert.Equal(0f, ModelFactory.Create(spec with { Reg = 0 }, CPU, 5).RegularizationLoss().item<float>());
     }
 
+    /// <remarks>
+    /// Measured on 150 input seeds per case: the largest gradient difference is 0.2% of the float32
+    /// tolerance below, and 1e-11 of it in float64, so the tolerance leaves a wide margin. This test
+    /// failed in about one run in three while the layers passed implicit Scalar temporaries to native
+    /// code (corrupted when a collection finalized them mid-call, see KeptScalars).
+    /// </remarks>
     [Theory]
-    [InlineData(Normalization.BatchNorm)]
-    [InlineData(Normalization.GroupNorm)]
-    public void Sweep_and_builtin_layers_compute_the_same_training_forward(Normalization normalization)
+    [InlineData(Normalization.BatchNorm, ScalarType.Float32, 1e-4)]
+    [InlineData(Normalization.GroupNorm, ScalarType.Float32, 1e-4)]
+    [InlineData(Normalization.BatchNorm, ScalarType.Float64, 1e-10)]
+    [InlineData(Normalization.GroupNorm, ScalarType.Float64, 1e-10)]
+    public void Sweep_and_builtin_layers_compute_the_same_training_forward(Normalization normalization, ScalarType dtype, double tolerance)
     {
         using var scope = NewDisposeScope();
-        var spec = new ConvNetSpec([8, 8, 16], [1, 3], [32]) { Normalization = normalization, Groups = 4 };
+        var spec = new ConvNetSpec([8, 8, 16], [1, 3], [32]) { Normalization = normalization, Groups = 4, DType = dtype };
         var sweep = ModelFactory.Create(spec, CPU, seed: 9);
         var builtIn = ModelFactory.Create(spec with { Layers = LayerImplementation.BuiltIn }, CPU, seed: 9);
         Assert.IsNotType<SpatialBatchNorm>(builtIn.named_modules().Single(m => m.name == "norm.0").module);
-        var x = randn(6, 3, 32, 32);
-        var y = randint(0, 10, [6]);
+        var g = new Generator(231);
+        var x = randn([6, 3, 32, 32], dtype: dtype, generator: g);
+        var y = randint(0, 10, [6], generator: g);
         var lossSweep = sweep.Loss(x, y);
         var lossBuiltIn = builtIn.Loss(x, y);
-        Assert.Equal(lossBuiltIn.item<float>(), lossSweep.item<float>(), 4);
+        Assert.Equal(lossBuiltIn.to_type(ScalarType.Float64).item<double>(), lossSweep.to_type(ScalarType.Float64).item<double>(), 4);
         lossSweep.backward();
         lossBuiltIn.backward();
         foreach (var ((name, p), (_, q)) in sweep.named_parameters().Zip(builtIn.named_parameters()))
-            Assert.True((p.grad! - q.grad!).abs().max().item<float>() <= 1e-4f * (1 + q.grad!.abs().max().item<float>()), name);
+        {
+            var difference = (p.grad! - q.grad!).abs().max().to_type(ScalarType.Float64).item<double>();
+            var scale = 1 + q.grad!.abs().max().to_type(ScalarType.Float64).item<double>();
+            Assert.True(difference <= tolerance * scale, $"{name}: gradients differ by {difference:G3} (tolerance {tolerance * scale:G3})");
+        }
     }
 
     [Fact]
@@ -171,7 +184,7 @@ public class ModelFactoryTests
         using var scope = NewDisposeScope();
         var spec = new FullyConnectedNetSpec([30]) { Normalization = Normalization.LayerNorm, Dropout = 0.2, Layers = LayerImplementation.BuiltIn };
         var model = ModelFactory.Create(spec, CPU, seed: 1);
-        Assert.Equal([2L, 10], model.forward(randn(2, 3, 32, 32)).shape);
+        Assert.Equal([2L, 10], model.forward(randn([2, 3, 32, 32], generator: new Generator(231))).shape);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Sweep.Models.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,8 @@ internal static class GradientCheck
         using var scope = NewDisposeScope();
         var a = x.detach().to_type(ScalarType.Float64).cpu();
         var b = y.detach().to_type(ScalarType.Float64).cpu();
-        var ratio = (a - b).abs() / (a.abs() + b.abs()).clamp_min(1e-8);
+        using var floor = 1e-8.ToScalar(); // kept alive across the call (see KeptScalars)
+        var ratio = (a - b).abs() / a.abs().Plus(b.abs()).clamp_min(floor);
         return ratio.max().item<double>();
     }
 
@@ -97,7 +99,7 @@ internal static class GradientCheck
 
     /// <summary>A float64 CPU tensor of N(mean, std^2) values from a fixed-seed generator, as a leaf that requires grad.</summary>
     public static Tensor Randn(Generator generator, double std, double mean, params long[] shape) =>
-        (randn(shape, dtype: ScalarType.Float64, generator: generator) * std + mean).detach().requires_grad_(true);
+        randn(shape, dtype: ScalarType.Float64, generator: generator).Scale_(std).Shift_(mean).detach().requires_grad_(true);
 
     /// <summary>numpy.linspace(start, stop, count) reshaped row-major to <paramref name="shape"/>.</summary>
     public static Tensor Linspace(double start, double stop, params long[] shape)

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit;
-using Sweep.Coordinator.Protocol;
+using Sweep.Contract.Protocol;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
 using Sweep.Worker.Actors;

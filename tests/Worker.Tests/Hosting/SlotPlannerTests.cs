@@ -1,4 +1,4 @@
-using Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
 using Sweep.Worker.Hosting;
 
 namespace Sweep.Worker.Tests.Hosting;

@@ -1,3 +1,4 @@
+using Sweep.Models.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,6 +11,7 @@ public enum UpdateRuleKind { Sgd, SgdMomentum, SgdNesterovMomentum, RmsProp, Ada
 /// One parameter's update rule and its state (the seeds keep one config dict per parameter): updates
 /// the weight in place from its gradient, exactly as digest §4 writes it. State tensors are created on
 /// the first update (zeros, like the seeds' setdefault) unless preset, and are owned by the rule.
+/// Number arguments go through <see cref="KeptScalars"/> (a TorchSharp Scalar-lifetime defect).
 /// </summary>
 public abstract class UpdateRule : IDisposable
 {
@@ -22,6 +24,7 @@ public abstract class UpdateRule : IDisposable
     public void Update(Tensor w, Tensor dw)
     {
         using var _ = torch.no_grad();
+        using var scope = NewDisposeScope(); // owns every temporary, whatever scope the caller has
         Apply(w, dw);
     }
 
@@ -84,7 +87,7 @@ public abstract class UpdateRule : IDisposable
 /// <summary>w -= lr * dw.</summary>
 public sealed class Sgd(double learningRate = 1e-2) : UpdateRule(learningRate)
 {
-    protected override void Apply(Tensor w, Tensor dw) => w.add_(dw, alpha: -LearningRate);
+    protected override void Apply(Tensor w, Tensor dw) => w.Accumulate_(dw, -LearningRate);
 
     public override void Dispose() { }
 }
@@ -108,8 +111,8 @@ public sealed class SgdMomentum : UpdateRule
     protected override void Apply(Tensor w, Tensor dw)
     {
         _velocity ??= ZerosState(w);
-        _velocity.mul_(Momentum).add_(dw, alpha: -LearningRate);
-        w.add_(_velocity);
+        _velocity.Scale_(Momentum).Accumulate_(dw, -LearningRate);
+        w.Accumulate_(_velocity);
     }
 
     public override void Dispose() => _velocity?.Dispose();
@@ -133,9 +136,9 @@ public sealed class SgdNesterovMomentum : UpdateRule
     protected override void Apply(Tensor w, Tensor dw)
     {
         _velocity ??= ZerosState(w);
-        w.add_(_velocity, alpha: -Momentum);
-        _velocity.mul_(Momentum).add_(dw, alpha: -LearningRate);
-        w.add_(_velocity, alpha: 1 + Momentum);
+        w.Accumulate_(_velocity, -Momentum);
+        _velocity.Scale_(Momentum).Accumulate_(dw, -LearningRate);
+        w.Accumulate_(_velocity, 1 + Momentum);
     }
 
     public override void Dispose() => _velocity?.Dispose();
@@ -161,9 +164,9 @@ public sealed class RmsProp : UpdateRule
     protected override void Apply(Tensor w, Tensor dw)
     {
         _cache ??= ZerosState(w);
-        _cache.mul_(DecayRate).addcmul_(dw, dw, value: 1 - DecayRate);
-        using var denominator = _cache.sqrt().add_(Epsilon);
-        w.addcdiv_(dw, denominator, value: -LearningRate);
+        _cache.Scale_(DecayRate).AddProduct_(dw, dw, 1 - DecayRate);
+        using var denominator = _cache.sqrt().Shift_(Epsilon);
+        w.AddQuotient_(dw, denominator, -LearningRate);
     }
 
     public override void Dispose() => _cache?.Dispose();
@@ -207,12 +210,12 @@ public sealed class Adam : UpdateRule
         _m ??= ZerosState(w);
         _v ??= ZerosState(w);
         T += 1;
-        _m.mul_(Beta1).add_(dw, alpha: 1 - Beta1);
-        _v.mul_(Beta2).addcmul_(dw, dw, value: 1 - Beta2);
+        _m.Scale_(Beta1).Accumulate_(dw, 1 - Beta1);
+        _v.Scale_(Beta2).AddProduct_(dw, dw, 1 - Beta2);
         var mCorrection = 1 - Math.Pow(Beta1, T);
         var vCorrection = 1 - Math.Pow(Beta2, T);
-        using var denominator = _v.div(vCorrection).sqrt_().add_(Epsilon);
-        w.addcdiv_(_m, denominator, value: -LearningRate / mCorrection);
+        using var denominator = _v.Divide(vCorrection).sqrt_().Shift_(Epsilon);
+        w.AddQuotient_(_m, denominator, -LearningRate / mCorrection);
     }
 
     public override void Dispose()

@@ -1,28 +1,41 @@
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Configuration;
-using Sweep.Coordinator.Hosting;
-using Sweep.Coordinator.Protocol;
-using Sweep.Coordinator.Serialization;
-using Sweep.Coordinator.Tests.Support;
+using Sweep.Contract.Configuration;
+using Sweep.Contract.Protocol;
+using Sweep.Contract.Serialization;
 using Sweep.Search.Journal;
 using Sweep.Search.Serialization;
+using Sweep.Search.Spaces;
+using Sweep.Search.Specs;
 using Sweep.Search.Trials;
 
-namespace Sweep.Coordinator.Tests.Serialization;
+namespace Sweep.Contract.Tests.Serialization;
 
-/// <summary>Every message, event and snapshot goes through the real Akka serialization extension and back.</summary>
+/// <summary>
+/// Every message, event and snapshot goes through the real Akka serialization extension and back, bound by the
+/// embedded reference.conf alone.
+/// </summary>
 public sealed class SweepWireSerializerTests : IDisposable
 {
     private readonly ActorSystem _system = ActorSystem.Create("serialization-test",
-        ConfigurationFactory.ParseString("akka.actor.provider = local").WithFallback(ClusterNodeConfig.LoadBase()));
+        ConfigurationFactory.ParseString("akka.actor.provider = local").WithFallback(SweepConfig.Reference()));
 
     private static readonly TrialResult Result = new(TrialStatus.Completed, 0.51, 2, [0.4, 0.6], [0.45, 0.51], 1.23, 12.5,
         "checkpoints/s1-t0001.pt", "akka.tcp://sweep@127.0.0.1:4100/user/worker");
 
     private static IEnumerable<object> Samples()
     {
-        var spec = TestSweeps.TwoStages();
+        var spec = new SweepSpec
+        {
+            Name = "wire-test",
+            Seed = 3,
+            Data = new DataSpec("data", 300, 100),
+            Model = "fc",
+            Fixed = TrialConfig.From(("hidden_dims", ParamValue.Of([30]))),
+            Space = new SearchSpace([new FloatRange("learning_rate", 1e-4, 1e-2, log: true), new Choice("update_rule", [ParamValue.Of("adam"), ParamValue.Of("sgd")])]),
+            Stages = [new StageSpec(3, 1, 300), new StageSpec(1, 2, 300, TopK: 1)],
+        };
         var engine = new SweepEngine();
         var started = engine.Start(spec);
         var state = SweepState.Empty;
@@ -74,6 +87,9 @@ public sealed class SweepWireSerializerTests : IDisposable
         Assert.DoesNotContain(".", manifest);
 
         var bytes = serializer.ToBinary(message);
+        // No payload names a CLR type: only the manifest says what the bytes are.
+        Assert.DoesNotContain("Sweep.", System.Text.Encoding.UTF8.GetString(bytes));
+        Assert.DoesNotContain("$type", System.Text.Encoding.UTF8.GetString(bytes));
         var back = serialization.Deserialize(bytes, serializer.Identifier, manifest);
 
         Assert.IsType(message.GetType(), back);

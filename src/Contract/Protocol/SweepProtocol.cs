@@ -1,11 +1,11 @@
 using Sweep.Search.Journal;
 using Sweep.Search.Trials;
 
-namespace Sweep.Coordinator.Protocol;
+namespace Sweep.Contract.Protocol;
 
 /// <summary>
 /// Marker for every type that crosses a process boundary (remote messages and the coordinator's
-/// snapshot); bound to the System.Text.Json serializer in cluster.conf. Journal events are the search
+/// snapshot); bound to the System.Text.Json serializer in this library's reference.conf. Journal events are the search
 /// library's ISweepEvent, bound to the same serializer.
 /// </summary>
 public interface ISweepWire;

@@ -1,8 +1,8 @@
 using System.Collections.Frozen;
-using Sweep.Coordinator.Protocol;
+using Sweep.Contract.Protocol;
 using Sweep.Search.Journal;
 
-namespace Sweep.Coordinator.Serialization;
+namespace Sweep.Contract.Serialization;
 
 /// <summary>
 /// The stable names under which Sweep types are stored in journals and sent between nodes. A name, once

@@ -3,7 +3,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using Sweep.Search.Serialization;
 
-namespace Sweep.Coordinator.Serialization;
+namespace Sweep.Contract.Serialization;
 
 /// <summary>
 /// Akka serializer for every Sweep message, journal event and snapshot: UTF-8 System.Text.Json with the

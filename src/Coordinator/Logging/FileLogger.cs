@@ -2,11 +2,12 @@ using System.Globalization;
 using Akka.Actor;
 using Akka.Dispatch;
 using Akka.Event;
+using Sweep.Contract.Configuration;
 
-namespace Sweep.Coordinator.Hosting;
+namespace Sweep.Coordinator.Logging;
 
 /// <summary>
-/// Akka logger that appends log lines to the file named by <c>sweep.log-file</c>, so that a node drawing live
+/// Akka logger that appends log lines to the file named by <c>sweep.node.log-file</c>, so that a node drawing live
 /// progress on the console (`run`, `resume`, `coordinator`) keeps its cluster chatter in runs/NAME.coordinator.log.
 /// </summary>
 public sealed class FileLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
@@ -15,7 +16,7 @@ public sealed class FileLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
 
     public FileLogger()
     {
-        var path = Context.System.Settings.Config.GetString("sweep.log-file", "sweep.log");
+        var path = NodeSettings.Create(Context.System.Settings.Config).LogFile;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         _writer = new StreamWriter(path, append: true) { AutoFlush = true };
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));

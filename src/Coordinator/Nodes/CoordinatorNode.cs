@@ -1,12 +1,13 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Tools.Singleton;
+using Akka.Cluster;
 using Akka.Configuration;
+using Sweep.Contract.Nodes;
 using Sweep.Coordinator.Actors;
 using Sweep.Coordinator.Persistence;
 using Sweep.Search.Specs;
 
-namespace Sweep.Coordinator.Hosting;
+namespace Sweep.Coordinator.Nodes;
 
 /// <summary>
 /// A coordinator-role cluster node: an actor system joined to (or founding) the cluster, hosting the
@@ -14,10 +15,6 @@ namespace Sweep.Coordinator.Hosting;
 /// </summary>
 public sealed class CoordinatorNode : IAsyncDisposable
 {
-    public const string ManagerName = "coordinator";
-    public const string ProxyName = "coordinator-proxy";
-    public const string SingletonName = "sweep";
-
     private CoordinatorNode(ActorSystem system, IActorRef proxy)
     {
         System = system;
@@ -52,9 +49,9 @@ public sealed class CoordinatorNode : IAsyncDisposable
             system.ActorOf(ClusterSingletonManager.Props(
                     SweepCoordinator.Props(spec, settings),
                     PoisonPill.Instance,
-                    ClusterSingletonManagerSettings.Create(system).WithRole(ClusterNodeConfig.CoordinatorRole).WithSingletonName(SingletonName)),
-                ManagerName);
-            var proxy = system.ActorOf(CreateProxy(system), ProxyName);
+                    CoordinatorSingleton.ManagerSettings(system)),
+                CoordinatorSingleton.ManagerName);
+            var proxy = system.ActorOf(CoordinatorSingleton.CreateProxy(system), CoordinatorSingleton.ProxyName);
             return new CoordinatorNode(system, proxy);
         }
         catch
@@ -63,12 +60,6 @@ public sealed class CoordinatorNode : IAsyncDisposable
             throw;
         }
     }
-
-    /// <summary>Props of a proxy to the coordinator singleton, for any node of the cluster.</summary>
-    public static Props CreateProxy(ActorSystem system) =>
-        ClusterSingletonProxy.Props(
-            $"/user/{ManagerName}",
-            ClusterSingletonProxySettings.Create(system).WithRole(ClusterNodeConfig.CoordinatorRole).WithSingletonName(SingletonName));
 
     public async ValueTask DisposeAsync()
     {

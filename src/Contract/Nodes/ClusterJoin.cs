@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Sweep.Contract.Cli;
 
-namespace Sweep.Coordinator.Hosting;
+namespace Sweep.Contract.Nodes;
 
 /// <summary>Waits, within a bound, until this node is an Up member of the cluster.</summary>
 public static class ClusterJoin

@@ -1,6 +1,6 @@
 using Sweep.Search.Specs;
 
-namespace Sweep.Coordinator.Hosting;
+namespace Sweep.Coordinator.Persistence;
 
 /// <summary>
 /// Whether two specs describe the same sweep. The data folder is where this machine keeps CIFAR-10 (it differs

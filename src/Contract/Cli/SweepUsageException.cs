@@ -1,4 +1,4 @@
-namespace Sweep.Coordinator.Hosting;
+namespace Sweep.Contract.Cli;
 
 /// <summary>
 /// A problem with the user's input or environment (bad flag, missing file, unreachable cluster) whose

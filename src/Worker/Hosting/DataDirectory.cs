@@ -1,4 +1,6 @@
-namespace Sweep.Coordinator.Hosting;
+using Sweep.Contract.Cli;
+
+namespace Sweep.Worker.Hosting;
 
 /// <summary>Checks, before anything starts, that a CIFAR-10 folder is where the user says it is.</summary>
 public static class DataDirectory
