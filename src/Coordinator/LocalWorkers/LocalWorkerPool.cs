@@ -72,6 +72,7 @@ public sealed class LocalWorkerPool : IDisposable
         };
     }
 
+    /// <summary>
     /// Starts <paramref name="count"/> CPU workers that split this machine's cores between them; each worker's
     /// slot planner lays out its share (README, "Benchmarks": one single-threaded slot per core).
     /// </summary>
