@@ -19,9 +19,24 @@ public sealed class SweepProcess : IDisposable
         process.BeginErrorReadLine();
     }
 
-    /// <summary>Sweep.Coordinator.dll and Sweep.Worker.dll sit beside the test assembly (project references).</summary>
+    /// <summary>Sweep.Coordinator.dll sits beside the test assembly (project reference).</summary>
     public static string CoordinatorDll => Path.Combine(AppContext.BaseDirectory, "Sweep.Coordinator.dll");
-    public static string WorkerDll => Path.Combine(AppContext.BaseDirectory, "Sweep.Worker.dll");
+
+    /// <summary>
+    /// Sweep.Worker.dll in the worker project's own output folder (same configuration and framework as this test),
+    /// as ./sweep runs it: the copy beside the test assembly would start with the test folder's dependency set, which
+    /// the coordinator's ASP.NET Core framework reference shapes (it drops packages that framework supplies and the
+    /// worker's runtime configuration does not name).
+    /// </summary>
+    public static string WorkerDll
+    {
+        get
+        {
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var (framework, configuration) = (output.Name, output.Parent!.Name);
+            return Path.Combine(Sweep.TestSupport.RepoPaths.Root(), "src", "Worker", "bin", configuration, framework, "Sweep.Worker.dll");
+        }
+    }
 
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
