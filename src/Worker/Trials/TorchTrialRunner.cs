@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Sweep.Contract.Cli;
+using Sweep.Contract.Security;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
@@ -49,7 +50,7 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         using (torch.NewDisposeScope())
         {
             outcome = TrialRunner.Run(settings, dataDirectory, device, slot.Threads,
-                Path.Combine(slot.CheckpointDirectory, trial.TrialId), log: null,
+                TrialCheckpoints.FolderOf(slot.CheckpointDirectory, trial.TrialId), log: null,
                 report => onEpoch(new TrialEpochProgress(report.Epoch, report.Loss, report.TrainAcc, report.ValAcc, report.Seconds)),
                 cancellation);
         }
