@@ -19,10 +19,12 @@ public static class JournalReader
     public static async Task<SweepState> ReadStateAsync(JournalLocation journal, TimeSpan timeout)
     {
         journal.CheckReadable();
+        // Silent: every failure comes back as one SweepUsageException line; Akka's own error log of a failed
+        // recovery (a stack trace per attempt) would only repeat it on stdout.
         var config = ConfigurationFactory.ParseString("""
                 akka.actor.provider = local
-                akka.loglevel = WARNING
-                akka.stdout-loglevel = WARNING
+                akka.loglevel = OFF
+                akka.stdout-loglevel = OFF
                 akka.persistence.journal.sql.warn-on-auto-init-fail = off
                 """)
             .WithFallback(journal.ToAkkaConfig(createTables: !journal.IsSqlite))
