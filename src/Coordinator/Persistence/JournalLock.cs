@@ -71,7 +71,8 @@ public sealed class JournalLock : IDisposable
                 return connection;
             using var who = new NpgsqlCommand(
                 "SELECT a.application_name, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid " +
-                "WHERE l.locktype = 'advisory' AND l.classid = $1::oid AND l.objid = $2::oid AND l.granted LIMIT 1", connection);
+                "WHERE l.locktype = 'advisory' AND l.classid = $1::oid AND l.objid = $2::oid AND l.granted " +
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1", connection);
             who.Parameters.AddWithValue((long)AdvisoryClass);
             who.Parameters.AddWithValue((long)AdvisoryObject);
             using var reader = who.ExecuteReader();
