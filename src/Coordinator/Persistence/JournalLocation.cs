@@ -25,13 +25,18 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
     /// </summary>
     public string Argument => IsSqlite ? Display : $"'{RedactPassword(ConnectionString)}'";
 
-    /// <summary>A path becomes a SQLite journal; a string with "Host=" is a PostgreSQL connection string.</summary>
+    /// <summary>
+    /// A path becomes a SQLite journal; a string with "Host=" is a PostgreSQL connection string, unless it names an
+    /// existing file or looks like a journal file (no ';' and ends in .db, .sqlite or .sqlite3), e.g. runs/Host=a.db.
+    /// </summary>
     public static JournalLocation Parse(string pathOrConnectionString)
     {
         var text = pathOrConnectionString.Trim();
         if (text.Length == 0)
             throw new SweepUsageException("--journal is empty; pass a file path such as runs/my-sweep.db or a PostgreSQL connection string");
-        if (text.Contains("Host=", StringComparison.OrdinalIgnoreCase))
+        var looksLikeFile = File.Exists(text) || (!text.Contains(';') &&
+            new[] { ".db", ".sqlite", ".sqlite3" }.Any(extension => text.EndsWith(extension, StringComparison.OrdinalIgnoreCase)));
+        if (!looksLikeFile && text.Contains("Host=", StringComparison.OrdinalIgnoreCase))
             return new JournalLocation(text, "PostgreSQL.15", "PostgreSQL " + RedactPassword(text), null);
         var file = Path.GetFullPath(text);
         var builder = new SqliteConnectionStringBuilder { DataSource = file, DefaultTimeout = 30, Pooling = false };

@@ -7,7 +7,7 @@ namespace Sweep.Coordinator.Tests.Persistence;
 /// <summary>
 /// Issue 9: a journal row written for Akka's type-naming JSON serializer (id 1) with
 /// <c>{"$type": "...SweepCompleted..."}</c> made <c>status</c> report "complete". It is refused as corrupt now, with
-/// one line on stderr and no log spew on stdout.
+/// one line on stderr and no log spew on stdout. A journal with a gap in its events is refused as corrupt too.
 /// </summary>
 public sealed class TypeNamedRowTests : IDisposable
 {
@@ -42,5 +42,26 @@ public sealed class TypeNamedRowTests : IDisposable
         Assert.DoesNotContain("complete", stdout);
         Assert.DoesNotContain(" at ", stdout);
         Assert.DoesNotContain("ERROR", stdout);
+    }
+
+    [Fact]
+    public async Task A_journal_missing_events_is_corrupt_not_complete()
+    {
+        await StartedJournal.WriteAsync(_journal);
+        using (var connection = new SqliteConnection($"Data Source={_journal.FilePath};Pooling=False"))
+        {
+            connection.Open();
+            using var delete = connection.CreateCommand();
+            delete.CommandText = "DELETE FROM journal WHERE sequence_number = 1";
+            Assert.Equal(1, delete.ExecuteNonQuery());
+        }
+
+        var (code, stdout, stderr) = SweepProcess.Run(SweepProcess.CoordinatorDll, _journal.Folder, TimeSpan.FromSeconds(60), null,
+            "status", "--journal", _journal.FilePath);
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("corrupt: event 1 is missing", line);
+        Assert.DoesNotContain("complete", stdout);
     }
 }
