@@ -54,7 +54,7 @@ internal static class SweepSession
         var createdJournal = plan.Journal.CreateIfMissing();
         using var journalLock = LockOrUndo(plan.Journal, createdJournal);
         var runsFolder = plan.Journal.SqliteFile is { } file ? Path.GetDirectoryName(file)! : Path.GetFullPath("runs");
-        var name = plan.Spec?.Name ?? Path.GetFileNameWithoutExtension(plan.Journal.SqliteFile ?? "sweep");
+        var name = plan.Journal.SideFileStem;
         var logFile = Path.Combine(runsFolder, name + ".coordinator.log");
         // The console shows progress; the node's own log (cluster membership, lost workers) goes to a file.
         var logging = ConfigurationFactory.ParseString(string.Join("\n",

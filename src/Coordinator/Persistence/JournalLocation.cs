@@ -43,6 +43,15 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
         return new JournalLocation(builder.ToString(), "SQLite.MS", text, file);
     }
 
+    /// <summary>
+    /// What the journal's side files (coordinator log, worker logs, checkpoints) are named after: the journal, not
+    /// the sweep, so that two journals of one sweep in one folder never share or overwrite them. The file name
+    /// without extension for SQLite (runs/a.db: runs/a.checkpoints), the database name for PostgreSQL.
+    /// </summary>
+    public string SideFileStem => SqliteFile is { } file
+        ? Path.GetFileNameWithoutExtension(file)
+        : new NpgsqlConnectionStringBuilder(ConnectionString).Database is { Length: > 0 } database ? database : "sweep";
+
     /// <summary>The journal exists already (a file on disk; a PostgreSQL database is assumed to exist).</summary>
     public bool Exists => SqliteFile is null || File.Exists(SqliteFile);
 

@@ -28,4 +28,13 @@ public sealed class JournalPathTests
     [Fact]
     public void A_connection_string_whose_database_ends_in_db_stays_a_connection_string() =>
         Assert.False(JournalLocation.Parse("Host=db;Database=sweep.db;Username=u").IsSqlite);
+
+    /// <summary>Issue 9: side files were named after the sweep, so two journals of one sweep overwrote each other's checkpoints.</summary>
+    [Fact]
+    public void Side_files_are_named_after_the_journal_not_the_sweep()
+    {
+        Assert.Equal("first", JournalLocation.Parse("runs/first.db").SideFileStem);
+        Assert.Equal("second", JournalLocation.Parse("runs/second.db").SideFileStem);
+        Assert.Equal("sweeps", JournalLocation.Parse("Host=db;Database=sweeps;Username=u").SideFileStem);
+    }
 }
