@@ -22,6 +22,6 @@ public sealed class SweepWireSerializer(ExtendedActorSystem system) : Serializer
         JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), SweepJson.Options);
 
     public override object FromBinary(byte[] bytes, string manifest) =>
-        JsonSerializer.Deserialize(bytes, WireManifests.TypeOf(manifest), SweepJson.Options)
-        ?? throw new System.Runtime.Serialization.SerializationException($"sweep-json: payload of '{manifest}' deserialized to null");
+        WireChecks.Checked(JsonSerializer.Deserialize(bytes, WireManifests.TypeOf(manifest), SweepJson.Options)
+        ?? throw new System.Runtime.Serialization.SerializationException($"sweep-json: payload of '{manifest}' deserialized to null"));
 }

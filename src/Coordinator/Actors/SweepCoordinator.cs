@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 using Akka.Persistence;
+using Sweep.Contract.Nodes;
 using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Persistence;
 using Sweep.Search.Engine;
@@ -113,9 +114,14 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     private void OnRegister(RegisterWorker register)
     {
+        if (!SenderNodes.IsMember(Context.System, Sender, role: null))
+        {
+            _log.Warning("registration of {0} from {1} refused: the sender is not a member of this cluster", TrialIds.Describe(register.WorkerId), Sender.Path);
+            return;
+        }
         if (_workers.Find(register.WorkerId) is { } previous && !previous.Actor.Equals(Sender))
             Context.Unwatch(previous.Actor);
-        _workers.Register(register.WorkerId, Sender, register.NodeAddress, register.Slots);
+        _workers.Register(register.WorkerId, Sender, SenderNodes.NodeOf(Context.System, Sender).ToString(), register.Slots);
         Context.Watch(Sender);
         _log.Info("worker {0} registered with {1} slot(s) on {2}", register.WorkerId, register.Slots, register.Device);
         Sender.Tell(new WorkerRegistered(register.WorkerId, _state.Spec?.Name ?? _startSpec?.Name ?? ""));
@@ -132,14 +138,23 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         DispatchTo(worker);
     }
 
-    private void OnEpoch(TrialEpochReport report) =>
-        PersistThen(_engine.ReportEpoch(_state, report.TrialId, report.WorkerId, report.Epoch, report.Loss, report.TrainAcc, report.ValAcc), () => { });
+    private void OnEpoch(TrialEpochReport report)
+    {
+        if (FromAssignedWorker(report.WorkerId, report.TrialId, "epoch report"))
+            PersistThen(_engine.ReportEpoch(_state, report.TrialId, report.WorkerId, report.Epoch, report.Loss, report.TrainAcc, report.ValAcc), () => { });
+    }
 
     private void OnFinished(TrialFinished finished)
     {
         var trialId = finished.TrialId;
+        if (!FromRegisteredWorker(finished.WorkerId, trialId, "result"))
+            return;
         var before = _state.FindTrial(trialId);
-        var events = _engine.Complete(_state, trialId, finished.Result with { Worker = finished.Result.Worker ?? finished.WorkerId }, DateTimeOffset.UtcNow);
+        // Only the run the trial is assigned to counts: a late result of a run that was re-queued (its worker was
+        // partitioned or looked lost) is acknowledged and dropped, so every trial completes exactly once.
+        var events = before is { Status: TrialStatus.Running } && before.Worker == finished.WorkerId
+            ? _engine.Complete(_state, trialId, finished.Result with { Worker = finished.WorkerId }, DateTimeOffset.UtcNow)
+            : [];
         var replyTo = Sender;
         if (events.Count == 0)
         {
@@ -150,16 +165,14 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         PersistThen(events, () =>
         {
             replyTo.Tell(new TrialOutcomeAcknowledged(trialId));
-            // Another worker may still run the same trial (re-queued after its first worker looked lost).
-            if (before is { Status: TrialStatus.Running, Worker: { } other } && other != finished.WorkerId &&
-                _state.FindTrial(trialId) is { IsTerminal: true })
-                _workers.Find(other)?.Actor.Tell(new CancelTrial(trialId, $"finished on {finished.WorkerId}"));
             DispatchToAll();
         });
     }
 
     private void OnErrored(TrialErrored errored)
     {
+        if (!FromRegisteredWorker(errored.WorkerId, errored.TrialId, "failure report"))
+            return;
         var replyTo = Sender;
         var events = _engine.Fail(_state, errored.TrialId, errored.Reason, errored.WorkerId, DateTimeOffset.UtcNow, final: errored.Final);
         if (events.Count == 0)
@@ -178,6 +191,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     private void OnRejected(TrialRejected rejected)
     {
+        if (!FromRegisteredWorker(rejected.WorkerId, rejected.TrialId, "hand-back"))
+            return;
         if (_state.FindTrial(rejected.TrialId) is not { Status: TrialStatus.Running } trial || trial.Worker != rejected.WorkerId)
             return;
         PersistThen([new TrialRequeued(rejected.TrialId, $"worker {rejected.WorkerId} had no free slot")], DispatchToAll);
@@ -265,6 +280,32 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
                 then();
         });
     }
+
+    /// <summary>
+    /// A trial message is acted on only when it comes from the node of the registered worker it names; anything
+    /// else (a stranger using a worker's id, an id no worker registered) is logged and dropped. A member that is
+    /// not registered (the coordinator restarted) is asked to register again.
+    /// </summary>
+    private bool FromRegisteredWorker(string workerId, string trialId, string what)
+    {
+        if (_workers.Find(workerId) is not { } worker)
+        {
+            _log.Warning("{0} for trial {1} from unregistered worker {2} ({3}) ignored", what, trialId, TrialIds.Describe(workerId), Sender.Path);
+            if (SenderNodes.IsMember(Context.System, Sender, role: null))
+                Sender.Tell(new RegistrationRequired(workerId));
+            return false;
+        }
+        if (SenderNodes.NodeOf(Context.System, Sender).ToString() != worker.NodeAddress)
+        {
+            _log.Warning("{0} for trial {1} refused: it names worker {2} of {3} but came from {4}", what, trialId, workerId, worker.NodeAddress, Sender.Path);
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>As <see cref="FromRegisteredWorker"/>, and the trial must currently run on that worker.</summary>
+    private bool FromAssignedWorker(string workerId, string trialId, string what) =>
+        FromRegisteredWorker(workerId, trialId, what) && _state.FindTrial(trialId)?.Worker == workerId;
 
     private static string IgnoredBecause(TrialState? trial) => trial switch
     {

@@ -52,8 +52,9 @@ internal static class SweepSession
 
         var live = !Console.IsOutputRedirected;
         var createdJournal = plan.Journal.CreateIfMissing();
+        using var journalLock = LockOrUndo(plan.Journal, createdJournal);
         var runsFolder = plan.Journal.SqliteFile is { } file ? Path.GetDirectoryName(file)! : Path.GetFullPath("runs");
-        var name = plan.Spec?.Name ?? Path.GetFileNameWithoutExtension(plan.Journal.SqliteFile ?? "sweep");
+        var name = plan.Journal.SideFileStem;
         var logFile = Path.Combine(runsFolder, name + ".coordinator.log");
         // The console shows progress; the node's own log (cluster membership, lost workers) goes to a file.
         var logging = ConfigurationFactory.ParseString(string.Join("\n",
@@ -114,6 +115,20 @@ internal static class SweepSession
             ? $"sweep: interrupted; continue with ./sweep resume --journal {plan.Journal.Argument}"
             : $"sweep: stopped before the sweep finished; continue with ./sweep resume --journal {plan.Journal.Argument}");
         return interrupted.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Unfinished;
+    }
+
+    /// <summary>One coordinator per journal: a second one stops here, before it starts a node or any worker.</summary>
+    private static JournalLock LockOrUndo(JournalLocation journal, bool createdJournal)
+    {
+        try
+        {
+            return JournalLock.Acquire(journal);
+        }
+        catch when (createdJournal)
+        {
+            journal.Delete();
+            throw;
+        }
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
         var persistence = journal.ToAkkaConfig(createTables: true);
         var config = ClusterNodeConfig.Build(options with { Role = ClusterNodeConfig.CoordinatorRole },
             extra is null ? persistence : extra.WithFallback(persistence));
-        var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
+        var system = ClusterTls.CreateSystem(config);
         try
         {
             var cluster = Cluster.Get(system);

@@ -25,18 +25,32 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
     /// </summary>
     public string Argument => IsSqlite ? Display : $"'{RedactPassword(ConnectionString)}'";
 
-    /// <summary>A path becomes a SQLite journal; a string with "Host=" is a PostgreSQL connection string.</summary>
+    /// <summary>
+    /// A path becomes a SQLite journal; a string with "Host=" is a PostgreSQL connection string, unless it names an
+    /// existing file or looks like a journal file (no ';' and ends in .db, .sqlite or .sqlite3), e.g. runs/Host=a.db.
+    /// </summary>
     public static JournalLocation Parse(string pathOrConnectionString)
     {
         var text = pathOrConnectionString.Trim();
         if (text.Length == 0)
             throw new SweepUsageException("--journal is empty; pass a file path such as runs/my-sweep.db or a PostgreSQL connection string");
-        if (text.Contains("Host=", StringComparison.OrdinalIgnoreCase))
+        var looksLikeFile = File.Exists(text) || (!text.Contains(';') &&
+            new[] { ".db", ".sqlite", ".sqlite3" }.Any(extension => text.EndsWith(extension, StringComparison.OrdinalIgnoreCase)));
+        if (!looksLikeFile && text.Contains("Host=", StringComparison.OrdinalIgnoreCase))
             return new JournalLocation(text, "PostgreSQL.15", "PostgreSQL " + RedactPassword(text), null);
         var file = Path.GetFullPath(text);
         var builder = new SqliteConnectionStringBuilder { DataSource = file, DefaultTimeout = 30, Pooling = false };
         return new JournalLocation(builder.ToString(), "SQLite.MS", text, file);
     }
+
+    /// <summary>
+    /// What the journal's side files (coordinator log, worker logs, checkpoints) are named after: the journal, not
+    /// the sweep, so that two journals of one sweep in one folder never share or overwrite them. The file name
+    /// without extension for SQLite (runs/a.db: runs/a.checkpoints), the database name for PostgreSQL.
+    /// </summary>
+    public string SideFileStem => SqliteFile is { } file
+        ? Path.GetFileNameWithoutExtension(file)
+        : new NpgsqlConnectionStringBuilder(ConnectionString).Database is { Length: > 0 } database ? database : "sweep";
 
     /// <summary>The journal exists already (a file on disk; a PostgreSQL database is assumed to exist).</summary>
     public bool Exists => SqliteFile is null || File.Exists(SqliteFile);

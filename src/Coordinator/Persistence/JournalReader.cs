@@ -19,10 +19,12 @@ public static class JournalReader
     public static async Task<SweepState> ReadStateAsync(JournalLocation journal, TimeSpan timeout)
     {
         journal.CheckReadable();
+        // Silent: every failure comes back as one SweepUsageException line; Akka's own error log of a failed
+        // recovery (a stack trace per attempt) would only repeat it on stdout.
         var config = ConfigurationFactory.ParseString("""
                 akka.actor.provider = local
-                akka.loglevel = WARNING
-                akka.stdout-loglevel = WARNING
+                akka.loglevel = OFF
+                akka.stdout-loglevel = OFF
                 akka.persistence.journal.sql.warn-on-auto-init-fail = off
                 """)
             .WithFallback(journal.ToAkkaConfig(createTables: !journal.IsSqlite))
@@ -48,6 +50,9 @@ public static class JournalReader
     {
         private readonly TaskCompletionSource<SweepState> _done;
         private SweepState _state = SweepState.Empty;
+        // Events are numbered 1, 2, 3, ... without gaps; a gap means rows were lost and the state would be wrong.
+        private long _expectedSequenceNr = 1;
+        private (long From, long To)? _missing;
 
         public Replayer(TaskCompletionSource<SweepState> done)
         {
@@ -56,11 +61,22 @@ public static class JournalReader
             {
                 if (offer.Snapshot is CoordinatorSnapshot snapshot)
                     _state = snapshot.State;
+                _expectedSequenceNr = offer.Metadata.SequenceNr + 1;
             });
-            Recover<ISweepEvent>(e => _state = _state.Apply(e));
+            Recover<ISweepEvent>(e =>
+            {
+                if (LastSequenceNr != _expectedSequenceNr)
+                    _missing ??= (_expectedSequenceNr, LastSequenceNr - 1);
+                _expectedSequenceNr = LastSequenceNr + 1;
+                _state = _state.Apply(e);
+            });
             Recover<RecoveryCompleted>(_ =>
             {
-                _done.TrySetResult(_state);
+                if (_missing is var (from, to))
+                    _done.TrySetException(new SweepUsageException(
+                        $"the journal is corrupt: event{(from == to ? $" {from} is" : $"s {from}-{to} are")} missing; restore it from a backup, or start over with a new --journal path"));
+                else
+                    _done.TrySetResult(_state);
                 Context.Stop(Self);
             });
         }

@@ -14,6 +14,9 @@ internal static partial class HoconPrecheck
     [GeneratedRegex(@"\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex OptionalEnvToken();
 
+    [GeneratedRegex(@"\$\{(?<var>[A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex RequiredEnvToken();
+
     [GeneratedRegex(@"^(?<indent>\s*)(?<key>[A-Za-z0-9_.\-""]+)\s*[=:]\s*\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}\s*(?:(?:#|//).*)?$")]
     private static partial Regex OptionalEnvLine();
 
@@ -47,8 +50,20 @@ internal static partial class HoconPrecheck
                     : Quote(value);
             });
         }
-        return string.Join('\n', lines);
+        return SubstituteEnvironment(string.Join('\n', lines), environment);
     }
+
+    /// <summary>
+    /// HOCON resolves <c>${NAME}</c> from the environment when the document does not define NAME; Akka's parser
+    /// does not, and reports it unresolved. A set variable that the spec does not define as a key is put in here.
+    /// </summary>
+    private static string SubstituteEnvironment(string text, Func<string, string?> environment) =>
+        RequiredEnvToken().Replace(text, token =>
+        {
+            var name = token.Groups["var"].Value;
+            var definedInSpec = Regex.IsMatch(text, $@"(^|[\s{{,.]){Regex.Escape(name)}\s*[=:{{]", RegexOptions.Multiline);
+            return !definedInSpec && environment(name) is { Length: > 0 } value ? Quote(value) : token.Value;
+        });
 
     private static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
 

@@ -31,6 +31,8 @@ public static class SweepSpecLoader
     {
         if (!File.Exists(path))
             throw new SweepSpecException($"sweep spec '{path}' does not exist; pass the path of a .conf file, e.g. hocon/sweeps/quickstart.conf");
+        if (new FileInfo(path).Length is var size && size > SpecLimits.MaxBytes)
+            throw new SweepSpecException($"{Path.GetFileName(path)} {SpecLimits.TooLarge(size)}");
         string text;
         try { text = File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -45,6 +47,7 @@ public static class SweepSpecLoader
     /// <param name="environment">Environment lookup for <c>${?VAR}</c>; the process environment by default.</param>
     public static SweepSpec Parse(string text, string source = "sweep spec", Func<string, string?>? environment = null)
     {
+        if (SpecLimits.Check(text) is { } limit) throw new SweepSpecException($"{source} {limit}");
         var reader = new Reader(source);
         string prepared;
         try

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Sweep.Contract.Nodes;
 using Sweep.Contract.Protocol;
 using Sweep.Worker.Trials;
 
@@ -37,6 +38,8 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
         _runner = runner;
         _slotTrial = new string?[settings.Slots.Count];
 
+        // Only the coordinator's node may register, assign, cancel or acknowledge; anything else is logged and dropped.
+        Receive<ISweepWire>(message => !FromCoordinator(message), _ => { });
         Receive<WorkerRegistered>(OnRegistered);
         Receive<RegistrationRequired>(_ => Unregister("the coordinator does not know this worker"));
         Receive<Terminated>(t => t.ActorRef.Equals(_registeredWith), _ => Unregister("the coordinator stopped or moved"));
@@ -59,6 +62,14 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
 
     public static Props Props(WorkerNodeSettings settings, IActorRef coordinatorProxy, ITrialRunner runner) =>
         Akka.Actor.Props.Create(() => new WorkerNode(settings, coordinatorProxy, runner));
+
+    private bool FromCoordinator(ISweepWire message)
+    {
+        if (SenderNodes.IsMember(Context.System, Sender, ClusterNodeConfig.CoordinatorRole))
+            return true;
+        _log.Warning("{0} from {1} refused: it does not come from the coordinator's node", message.GetType().Name, Sender.Path);
+        return false;
+    }
 
     private int FreeSlots => _slotTrial.Count(t => t is null);
 
@@ -97,6 +108,11 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
     {
         _assignmentsReceived++;
         var trialId = assignment.Trial.TrialId;
+        if (!TrialIds.IsValid(trialId))
+        {
+            _log.Warning("assignment of trial {0} refused: not a valid trial id", TrialIds.Describe(trialId));
+            return;
+        }
         if (_executions.ContainsKey(trialId))
         {
             _log.Info("trial {0} is already running here; duplicate assignment ignored", trialId);

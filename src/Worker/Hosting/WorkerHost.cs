@@ -33,7 +33,7 @@ public sealed class WorkerHost : IAsyncDisposable
         if (options.SeedNodes.Count == 0)
             throw new SweepUsageException("a worker needs --seed-nodes HOST:PORT of the coordinator (or of another node of its cluster)");
         var config = ClusterNodeConfig.Build(options with { Role = ClusterNodeConfig.WorkerRole }, extra);
-        var system = ActorSystem.Create(ClusterNodeConfig.SystemName, config);
+        var system = ClusterTls.CreateSystem(config);
         try
         {
             await ClusterJoin.WaitUntilUpAsync(system, options.SeedNodes, joinTimeout);

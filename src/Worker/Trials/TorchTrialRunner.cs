@@ -1,4 +1,5 @@
 using Sweep.Contract.Cli;
+using Sweep.Contract.Security;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
@@ -50,7 +51,7 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         using (torch.NewDisposeScope())
         {
             outcome = ModelTraining.Train(settings, dataDirectory, device, slot.Threads,
-                Path.Combine(slot.CheckpointDirectory, trial.TrialId), log: null,
+                TrialCheckpoints.FolderOf(slot.CheckpointDirectory, trial.TrialId), log: null,
                 report => onEpoch(new TrialEpochProgress(report.Epoch, report.Loss, report.TrainAcc, report.ValAcc, report.Seconds)),
                 cancellation);
         }
