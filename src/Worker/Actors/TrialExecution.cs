@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Sweep.Contract.Protocol;
 using Sweep.Search.Trials;
+using Sweep.Worker.Isolation;
 using Sweep.Worker.Trials;
 
 namespace Sweep.Worker.Actors;
@@ -44,8 +45,9 @@ public sealed class TrialExecution : ReceiveActor
         Receive<TrialThreadFailed>(failed =>
         {
             var error = failed.Error is AggregateException { InnerException: { } inner } ? inner : failed.Error;
-            _log.Warning("trial {0} threw {1}: {2}", _trial.TrialId, error.GetType().Name, error.Message);
-            var reason = $"{error.GetType().Name}: {error.Message.Split('\n')[0]}";
+            // A trial process's failure already reads as a reason: "trial process crashed (signal 11)".
+            var reason = error is TrialProcessException ? error.Message : $"{error.GetType().Name}: {error.Message.Split('\n')[0]}";
+            _log.Warning("trial {0} failed: {1}", _trial.TrialId, reason);
             Context.Parent.Tell(new TrialExecutionEnded(_trial.TrialId, _slot.Index, new TrialErrored(_workerId, _trial.TrialId, reason)));
             Context.Stop(Self);
         });
