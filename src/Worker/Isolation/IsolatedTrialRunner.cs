@@ -1,3 +1,4 @@
+using Sweep.Contract.Protocol;
 using Sweep.Search.Trials;
 using Sweep.Worker.Trials;
 
@@ -107,7 +108,7 @@ public sealed class IsolatedTrialRunner : ITrialRunner, IDisposable
         }
         catch (Exception e)
         {
-            throw new TrialProcessException($"trial process could not start: {e.Message}", processLost: false);
+            throw new TrialProcessException(TrialProcessFailure.CouldNotStart(e.Message), processLost: false);
         }
     }
 

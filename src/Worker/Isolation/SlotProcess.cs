@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Text;
 using Sweep.Contract.Cli;
+using Sweep.Contract.Protocol;
 using Sweep.Search.Trials;
 using Sweep.Worker.Trials;
 
@@ -38,7 +39,7 @@ public sealed class TrialProcessException(string reason, bool processLost) : Exc
 /// <summary>
 /// One slot's trial process, seen from the worker: starts it and waits for its hello, sends it one trial at a time,
 /// relays its epoch reports, and turns its death into a <see cref="TrialProcessException"/> naming the exit
-/// ("trial process crashed (signal 11)"). Cancelling sends a cooperative cancel, then kills the process after
+/// ("trial process crashed (signal 11)", see <see cref="TrialProcessFailure"/>). Cancelling sends a cooperative cancel, then kills the process after
 /// <see cref="IsolatedTrialRunner.CancelGracePeriod"/>. The child's stderr goes to the worker's log.
 /// </summary>
 public sealed class SlotProcess : IDisposable
@@ -121,7 +122,7 @@ public sealed class SlotProcess : IDisposable
         if (!_received.TryTake(out var first, timeout))
         {
             if (_received.IsCompleted)
-                throw new SweepUsageException($"the trial process of slot {_slotIndex} {ExitDescription()} before it was ready; see the worker log");
+                throw new SweepUsageException($"{TrialProcessFailure.Exited(ExitCodeAfterExit())} before it was ready (slot {_slotIndex}); see the worker log");
             throw new SweepUsageException($"the trial process of slot {_slotIndex} was not ready after {timeout.TotalSeconds:0} s");
         }
         switch (first)
@@ -169,26 +170,15 @@ public sealed class SlotProcess : IDisposable
         WaitForExit();
         if (_killedOnCancel)
             return Cancelled();
-        var reason = _protocolError is { } error ? $"trial process sent an invalid message ({error})" : $"trial process {ExitDescription()}";
+        var reason = _protocolError is { } error ? TrialProcessFailure.InvalidMessage(error) : TrialProcessFailure.Exited(ExitCodeAfterExit());
         _log($"slot {_slotIndex}: {reason} during trial {trialId} (pid {ProcessId})");
         throw new TrialProcessException(reason, processLost: true);
     }
 
-    /// <summary>
-    /// "crashed (signal 11)", "killed (signal 9; out of memory?)" or "exited with code N". .NET reports a child that
-    /// a signal ended as 128 + the signal number.
-    /// </summary>
-    public static string DescribeExit(int exitCode) => exitCode switch
-    {
-        128 + 9 => "killed (signal 9; out of memory?)",
-        > 128 and <= 128 + 64 => $"crashed (signal {exitCode - 128})",
-        _ => $"exited with code {exitCode}",
-    };
-
-    private string ExitDescription()
+    private int ExitCodeAfterExit()
     {
         WaitForExit();
-        return HasExited ? DescribeExit(_process.ExitCode) : "stopped answering";
+        return _process.ExitCode;
     }
 
     // Killed before it could report anything: no history, and a loss of 0 rather than NaN, which the wire refuses.
