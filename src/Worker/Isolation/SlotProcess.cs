@@ -51,6 +51,7 @@ public sealed class SlotProcess : IDisposable
     private readonly Thread _reader;
     private string? _protocolError;
     private volatile bool _killedOnCancel;
+    private volatile string? _runningTrialId;
 
     private SlotProcess(Process process, int slotIndex, Action<string> log)
     {
@@ -142,6 +143,21 @@ public sealed class SlotProcess : IDisposable
     public TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation, TimeSpan cancelGracePeriod)
     {
         var trialId = trial.TrialId;
+        _runningTrialId = trialId;
+        try
+        {
+            return RunUntilOutcome(trial, slot, onEpoch, cancellation, cancelGracePeriod);
+        }
+        finally
+        {
+            // A late grace-period timer must not kill the process once this trial has returned.
+            _runningTrialId = null;
+        }
+    }
+
+    private TrialResult RunUntilOutcome(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation, TimeSpan cancelGracePeriod)
+    {
+        var trialId = trial.TrialId;
         Write(new RunTrialRequest(trial, slot));
         using var killTimer = new Timer(_ => KillOnCancel(trialId));
         using var onCancel = cancellation.Register(() =>
@@ -187,7 +203,7 @@ public sealed class SlotProcess : IDisposable
 
     private void KillOnCancel(string trialId)
     {
-        if (HasExited)
+        if (HasExited || _runningTrialId != trialId)
             return;
         _log($"slot {_slotIndex}: trial {trialId} did not stop within the cancel grace period; killing its process {ProcessId}");
         _killedOnCancel = true;

@@ -36,7 +36,7 @@ public sealed class TrialProcessCrashTests(ITestOutputHelper output) : IDisposab
         Assert.False(run.HasExited, "the sweep ended before a trial process could be killed");
         var workerPid = WorkerPids(logs)[busy!.Value.Worker];
         var child = Assert.Single(ProcessTree.Children(workerPid, "trial-host"));
-        ProcessTree.Signal(child, "SEGV");
+        ProcessTree.Segfault(child);
         output.WriteLine($"SIGSEGV to trial process {child} of worker {workerPid} running {busy.Value.TrialId}");
 
         WaitUntil(() => Events(journal, "trial-failed").Count >= 1 || run.HasExited, TimeSpan.FromSeconds(60), "the crashed trial's failure");

@@ -52,6 +52,20 @@ public static class ProcessTree
         kill.WaitForExit(5000);
     }
 
+    /// <summary>
+    /// kill -SEGV until the process is gone. The .NET runtime's SIGSEGV handler takes the first one (outside managed code
+    /// it restores the default action and returns, which for a real fault re-runs the faulting instruction and ends the
+    /// process); a sent signal is not re-raised that way, so the second one ends it as a native crash does.
+    /// </summary>
+    public static void Segfault(int pid)
+    {
+        for (var i = 0; i < 50 && IsAlive(pid); i++)
+        {
+            Signal(pid, "SEGV");
+            Thread.Sleep(200);
+        }
+    }
+
     /// <summary>Reads a log that its process may still be writing.</summary>
     public static string ReadShared(string path)
     {

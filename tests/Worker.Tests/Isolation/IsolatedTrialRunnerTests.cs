@@ -35,12 +35,12 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
         var epochs = new List<TrialEpochProgress>();
         var completed = runner.Run(Trial("s1-t0001", epochs: 2, numTrain: 200), Slot, epochs.Add, CancellationToken.None);
         Assert.Equal(TrialStatus.Completed, completed.Status);
-        Assert.Equal([1, 2], epochs.Select(e => e.Epoch));
+        Assert.Equal([0, 1, 2], epochs.Select(e => e.Epoch)); // the check after the first update, then each epoch
         Assert.True(File.Exists(completed.CheckpointPath));
 
         // A long trial; SIGSEGV its process once it has reported an epoch, as a native crash in libtorch would end it.
         var crash = Assert.Throws<TrialProcessException>(() => runner.Run(Trial("s1-t0002", epochs: 500, numTrain: 200), Slot,
-            progress => { if (progress.Epoch == 1) Signal(first, "SEGV"); }, CancellationToken.None));
+            progress => { if (progress.Epoch == 1) Task.Run(() => Segfault(first)); }, CancellationToken.None));
         Assert.Equal("trial process crashed (signal 11)", crash.Message);
         Assert.True(crash.ProcessLost);
 
@@ -74,7 +74,7 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
             using var cancel = new CancellationTokenSource();
             var result = runner.Run(Trial("s1-t0001", epochs: 500, numTrain: 200), Slot, _ => cancel.Cancel(), cancel.Token);
             Assert.Equal(TrialStatus.Cancelled, result.Status);
-            Assert.True(HasExited(child));
+            WaitUntil(() => HasExited(child));
             var next = runner.Run(Trial("s1-t0002", epochs: 1, numTrain: 200), Slot, _ => { }, CancellationToken.None);
             Assert.Equal(TrialStatus.Completed, next.Status);
         }
@@ -94,6 +94,20 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
         finally
         {
             empty.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// kill -SEGV until the process is gone. The .NET runtime's SIGSEGV handler takes the first one (outside managed code
+    /// it restores the default action and returns, which for a real fault re-runs the faulting instruction and ends the
+    /// process); a sent signal is not re-raised that way, so the second one ends it as a native crash does.
+    /// </summary>
+    private static void Segfault(int pid)
+    {
+        for (var i = 0; i < 50 && !HasExited(pid); i++)
+        {
+            Signal(pid, "SEGV");
+            Thread.Sleep(200);
         }
     }
 

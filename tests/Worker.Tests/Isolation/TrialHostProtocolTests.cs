@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Sweep.Contract.Protocol;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
@@ -101,6 +100,6 @@ public sealed class TrialHostProtocolTests
     {
         var decoded = Assert.IsType<TrialRunReturned>(TrialHostProtocol.DecodeFromChild(TrialHostProtocol.Encode(new TrialRunReturned("s2-t0003", Result))));
         Assert.Equal(Result, decoded.Result);
-        Assert.Equal(ImmutableArray.Create(0.1, 0.35, 0.42, 0.4), decoded.Result.ValAccHistory);
+        Assert.Equal([0.1, 0.35, 0.42, 0.4], decoded.Result.ValAccHistory.ToArray());
     }
 }
