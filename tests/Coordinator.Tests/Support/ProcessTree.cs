@@ -59,10 +59,10 @@ public static class ProcessTree
     /// </summary>
     public static void Segfault(int pid)
     {
-        for (var i = 0; i < 50 && IsAlive(pid); i++)
+        for (var i = 0; i < 20 && IsAlive(pid); i++)
         {
             Signal(pid, "SEGV");
-            Thread.Sleep(200);
+            Thread.Sleep(1000);
         }
     }
 
