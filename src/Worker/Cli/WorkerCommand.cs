@@ -49,9 +49,10 @@ public static class WorkerCommand
             var checkpointDirectory = Path.GetFullPath(result.GetValue(checkpoints)!);
             var plan = SlotPlanner.Plan(result.GetValue(slots), result.GetValue(device), result.GetValue(threads),
                 Environment.ProcessorCount, TorchTrialRunner.CudaDeviceCount(), checkpointDirectory);
+            // Isolated: the slots' children load the data while this node joins the cluster.
             ITrialRunner runner = result.GetValue(isolation) == "none"
                 ? TorchTrialRunner.Create(dataDirectory)
-                : IsolatedTrialRunner.Start(TrialHostLaunch.ForThisProgram(dataDirectory), plan.Count, line => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {line}"));
+                : IsolatedTrialRunner.Launch(TrialHostLaunch.ForThisProgram(dataDirectory), plan.Count, line => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {line}"));
             try
             {
                 var options = new ClusterNodeOptions(result.GetValue(host), portValue, seedNodes, ClusterNodeConfig.WorkerRole);
@@ -95,6 +96,17 @@ public static class WorkerCommand
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
         var host = await WorkerHost.StartAsync(options, slots, runner, joinTimeout);
         Console.WriteLine($"worker: pid {Environment.ProcessId}, {host.WorkerId} joined with {slots.Count} slot(s): {string.Join(", ", slots.Select(s => $"{s.Device}x{s.Threads} threads"))}");
+        if (runner is IsolatedTrialRunner isolated)
+        {
+            // The slots' children finish loading the data (or a stop signal comes first). A child that cannot load it
+            // ends the worker: leave the cluster, then its one-line error is printed.
+            await Task.WhenAny(isolated.WhenReady, Task.Delay(Timeout.Infinite, stop.Token));
+            if (isolated.WhenReady.IsFaulted)
+            {
+                await host.DisposeAsync();
+                await isolated.WhenReady;
+            }
+        }
         var parentGone = parentId is { } id ? WatchParentAsync(id, stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);
         var finished = await Task.WhenAny(host.System.WhenTerminated, parentGone, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
         if (finished == host.System.WhenTerminated)

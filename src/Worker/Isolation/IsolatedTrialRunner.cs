@@ -36,25 +36,37 @@ public sealed class IsolatedTrialRunner : ITrialRunner, IDisposable
     }
 
     /// <summary>
-    /// Starts one child per slot and waits until each has loaded the data; a child that cannot start raises its one-line
-    /// error here, before the worker joins the cluster.
+    /// Starts one child per slot in the background and returns at once, so that the children load the data while the
+    /// worker joins the cluster; a trial waits for its slot's child. <see cref="WhenReady"/> completes when every first
+    /// child is ready, or faults with the first one's one-line start error.
     /// </summary>
-    public static IsolatedTrialRunner Start(TrialHostLaunch launch, int slotCount, Action<string> log, TimeSpan? cancelGracePeriod = null)
+    public static IsolatedTrialRunner Launch(TrialHostLaunch launch, int slotCount, Action<string> log, TimeSpan? cancelGracePeriod = null)
     {
         var runner = new IsolatedTrialRunner(launch, slotCount, log, cancelGracePeriod ?? CancelGracePeriod);
         for (var i = 0; i < slotCount; i++)
             runner._slots[i] = runner.StartChild(i);
+        runner.WhenReady = Task.WhenAll(runner._slots);
+        return runner;
+    }
+
+    /// <summary><see cref="Launch"/>, then waits until every child is ready; a child that cannot start raises its error here.</summary>
+    public static IsolatedTrialRunner Start(TrialHostLaunch launch, int slotCount, Action<string> log, TimeSpan? cancelGracePeriod = null)
+    {
+        var runner = Launch(launch, slotCount, log, cancelGracePeriod);
         try
         {
-            Task.WaitAll(runner._slots);
+            runner.WhenReady.GetAwaiter().GetResult();
         }
-        catch (AggregateException e)
+        catch
         {
             runner.Dispose();
-            throw e.InnerExceptions[0];
+            throw;
         }
         return runner;
     }
+
+    /// <summary>Completes when the children started by <see cref="Launch"/> are ready.</summary>
+    public Task WhenReady { get; private set; } = Task.CompletedTask;
 
     /// <summary>The process id of each slot's current child (for logs and tests); -1 while one is starting.</summary>
     public IReadOnlyList<int> ProcessIds =>
