@@ -3,6 +3,7 @@ using Sweep.Contract.Cli;
 using Sweep.Coordinator.Persistence;
 using Sweep.Search.Engine;
 using Sweep.Search.Reporting;
+using Sweep.Search.Trials;
 
 namespace Sweep.Coordinator.Cli;
 
@@ -23,6 +24,9 @@ internal static class JournalCommands
             Console.WriteLine(ProgressView.Describe(progress));
             foreach (var trial in progress.Running)
                 Console.WriteLine("  running " + ProgressView.DescribeRunning(trial));
+            // Failures stay visible after a retry succeeds: "s1-t0003 failed 1 time(s), retried: trial process crashed (signal 11)".
+            foreach (var trial in state.Trials.Values.Where(t => t.Failures > 0).OrderBy(t => t.Ordinal))
+                Console.WriteLine($"  {trial.TrialId} failed {trial.Failures} time(s){(trial.Status == TrialStatus.Failed ? "" : ", retried")}: {trial.FailureReason}");
             Console.WriteLine(progress.IsCompleted
                 ? "status: complete"
                 : $"status: in progress, or interrupted (continue with ./sweep resume --journal {JournalLocation.Parse(result.GetValue(journal)!).Argument})");

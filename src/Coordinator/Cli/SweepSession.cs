@@ -106,6 +106,9 @@ internal static class SweepSession
         var state = await JournalReader.ReadStateAsync(plan.Journal, ReadTimeout);
         Console.WriteLine();
         Console.WriteLine(Leaderboard.From(state).ToTable());
+        if (workers is not null)
+            Console.WriteLine($"sweep: local worker restarts: {workers.Restarts} (limit {LocalWorkerPool.RestartsPerWorker} per worker); " +
+                              $"trials hit by a trial-process crash: {state.Trials.Values.Count(t => TrialProcessFailure.IsProcessFailure(t.FailureReason))}");
         if (completed)
         {
             Console.WriteLine($"sweep: '{state.Spec?.Name}' complete: {state.Counts}");

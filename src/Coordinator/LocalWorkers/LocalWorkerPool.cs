@@ -14,6 +14,12 @@ public sealed class LocalWorkerPool : IDisposable
 {
     public const string WorkerDllVariable = "SWEEP_WORKER_DLL";
 
+    /// <summary>
+    /// How often each local worker may be started again after it died. With trials isolated in child processes a
+    /// training crash no longer ends a worker, so a restart means the worker process itself failed.
+    /// </summary>
+    public const int RestartsPerWorker = 2;
+
     private readonly List<Process> _processes = [];
     private readonly List<string> _arguments;
     private int _restartsLeft;
@@ -30,6 +36,9 @@ public sealed class LocalWorkerPool : IDisposable
     public int Count => _processes.Count;
 
     public int Running => _processes.Count(p => !HasExited(p));
+
+    /// <summary>How many times a worker that had died was started again.</summary>
+    public int Restarts { get; private set; }
 
     /// <summary>Sweep.Worker.dll from SWEEP_WORKER_DLL (set by ./sweep), else beside this program.</summary>
     public static string LocateWorkerDll()
@@ -88,7 +97,7 @@ public sealed class LocalWorkerPool : IDisposable
             "--checkpoint-dir", checkpointDirectory,
             "--exit-with-parent", Environment.ProcessId.ToString(),
         ];
-        var pool = new LocalWorkerPool(logs, arguments, restarts: 2 * count);
+        var pool = new LocalWorkerPool(logs, arguments, restarts: RestartsPerWorker * count);
         try
         {
             for (var i = 0; i < count; i++)
@@ -116,6 +125,7 @@ public sealed class LocalWorkerPool : IDisposable
             _processes[i].Dispose();
             _processes[i] = Launch(i);
             _restartsLeft--;
+            Restarts++;
             restarted++;
         }
         return restarted;

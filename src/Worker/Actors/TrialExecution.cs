@@ -3,6 +3,7 @@ using Akka.Event;
 using Sweep.Contract.Protocol;
 using Sweep.Search.Parameters;
 using Sweep.Search.Trials;
+using Sweep.Worker.Isolation;
 using Sweep.Worker.Trials;
 
 namespace Sweep.Worker.Actors;
@@ -45,11 +46,16 @@ public sealed class TrialExecution : ReceiveActor
         Receive<TrialThreadFailed>(failed =>
         {
             var error = failed.Error is AggregateException { InnerException: { } inner } ? inner : failed.Error;
-            _log.Warning("trial {0} threw {1}: {2}", _trial.TrialId, error.GetType().Name, error.Message);
             // A configuration error fails the same way on every retry: report it as final, naming the parameter.
-            var outcome = error is TrialParameterException configuration
-                ? new TrialErrored(_workerId, _trial.TrialId, $"configuration error in parameter '{configuration.Parameter}': {configuration.Message}", Final: true)
-                : new TrialErrored(_workerId, _trial.TrialId, $"{error.GetType().Name}: {error.Message.Split('\n')[0]}");
+            // A trial process's failure already reads as a reason: "trial process crashed (signal 11)".
+            var outcome = error switch
+            {
+                TrialParameterException configuration => new TrialErrored(_workerId, _trial.TrialId,
+                    $"configuration error in parameter '{configuration.Parameter}': {configuration.Message}", Final: true),
+                TrialProcessException => new TrialErrored(_workerId, _trial.TrialId, error.Message),
+                _ => new TrialErrored(_workerId, _trial.TrialId, $"{error.GetType().Name}: {error.Message.Split('\n')[0]}"),
+            };
+            _log.Warning("trial {0} failed: {1}", _trial.TrialId, outcome.Reason);
             Context.Parent.Tell(new TrialExecutionEnded(_trial.TrialId, _slot.Index, outcome));
             Context.Stop(Self);
         });

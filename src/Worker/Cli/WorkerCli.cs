@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Sweep.Contract.Cli;
+using Sweep.Worker.Isolation;
 
 namespace Sweep.Worker.Cli;
 
@@ -12,6 +13,7 @@ public static class WorkerCli
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(WorkerCommand.Create());
         root.Subcommands.Add(WorkerCommand.CheckData());
+        root.Subcommands.Add(TrialHostCommand.Create());
         return root;
     }
 

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Sweep.Contract.Cli;
 using Sweep.Contract.Nodes;
 using Sweep.Worker.Hosting;
+using Sweep.Worker.Isolation;
 using Sweep.Worker.Trials;
 
 namespace Sweep.Worker.Cli;
@@ -11,6 +12,9 @@ namespace Sweep.Worker.Cli;
 /// <summary>`sweep worker`: join a cluster through its seed nodes and run trials until stopped.</summary>
 public static class WorkerCommand
 {
+    /// <summary>The environment variable that sets --isolation's default (process or none).</summary>
+    public const string IsolationVariable = "SWEEP_ISOLATION";
+
     public static Command Create()
     {
         var seeds = new Option<string>("--seed-nodes") { Description = "HOST:PORT[,HOST:PORT] of the coordinator (and other long-running nodes)", Required = true };
@@ -23,10 +27,16 @@ public static class WorkerCommand
         var data = new Option<string?>("--data") { Description = "CIFAR-10 folder (default: SWEEP_DATA)" };
         var checkpoints = new Option<string>("--checkpoint-dir") { Description = "where each trial's best-val weights are kept", DefaultValueFactory = _ => "checkpoints" };
         var joinTimeout = new Option<double?>("--join-timeout") { Description = "seconds to wait for the cluster before giving up (default: sweep.node.join-timeout, 30 s)" };
+        var isolation = new Option<string>("--isolation")
+        {
+            Description = $"process: each slot trains in its own child process, which a native crash ends without the worker; none: train inside the worker process (default: {IsolationVariable}, else process)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(IsolationVariable) is { Length: > 0 } mode ? mode : "process",
+        };
+        isolation.AcceptOnlyFromAmong("process", "none");
         var parent = new Option<int?>("--exit-with-parent") { Description = "exit when this process id ends (used by ./sweep run)", Hidden = true };
         var command = new Command("worker", "run a worker node: join the cluster and train the trials the coordinator hands out")
         {
-            seeds, host, port, slots, device, threads, cores, data, checkpoints, joinTimeout, parent,
+            seeds, host, port, slots, device, threads, cores, data, checkpoints, joinTimeout, isolation, parent,
         };
         command.SetAction((result, _) => CliRunner.Guard(async () =>
         {
@@ -43,9 +53,19 @@ public static class WorkerCommand
                 throw new SweepUsageException($"--cores {coreBudget} must be at least 1");
             var plan = SlotPlanner.Plan(result.GetValue(slots), result.GetValue(device), result.GetValue(threads),
                 coreBudget, TorchTrialRunner.CudaDeviceCount(), checkpointDirectory);
-            var runner = TorchTrialRunner.Create(dataDirectory);
-            var options = new ClusterNodeOptions(result.GetValue(host), portValue, seedNodes, ClusterNodeConfig.WorkerRole);
-            return await RunAsync(options, plan, runner, timeout, result.GetValue(parent));
+            // Isolated: the slots' children load the data while this node joins the cluster.
+            ITrialRunner runner = result.GetValue(isolation) == "none"
+                ? TorchTrialRunner.Create(dataDirectory)
+                : IsolatedTrialRunner.Launch(TrialHostLaunch.ForThisProgram(dataDirectory), plan.Count, line => Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.fff}] {line}"));
+            try
+            {
+                var options = new ClusterNodeOptions(result.GetValue(host), portValue, seedNodes, ClusterNodeConfig.WorkerRole);
+                return await RunAsync(options, plan, runner, timeout, result.GetValue(parent));
+            }
+            finally
+            {
+                (runner as IDisposable)?.Dispose();
+            }
         }));
         return command;
     }
@@ -80,6 +100,17 @@ public static class WorkerCommand
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
         var host = await WorkerHost.StartAsync(options, slots, runner, joinTimeout);
         Console.WriteLine($"worker: pid {Environment.ProcessId}, {host.WorkerId} joined with {slots.Count} slot(s): {string.Join(", ", slots.Select(s => $"{s.Device}x{s.Threads} threads"))}");
+        if (runner is IsolatedTrialRunner isolated)
+        {
+            // The slots' children finish loading the data (or a stop signal comes first). A child that cannot load it
+            // ends the worker: leave the cluster, then its one-line error is printed.
+            await Task.WhenAny(isolated.WhenReady, Task.Delay(Timeout.Infinite, stop.Token));
+            if (isolated.WhenReady.IsFaulted)
+            {
+                await host.DisposeAsync();
+                await isolated.WhenReady;
+            }
+        }
         var parentGone = parentId is { } id ? WatchParentAsync(id, stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);
         var finished = await Task.WhenAny(host.System.WhenTerminated, parentGone, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }));
         if (finished == host.System.WhenTerminated)
