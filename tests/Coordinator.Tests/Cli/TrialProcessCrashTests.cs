@@ -1,10 +1,11 @@
+using Sweep.TestSupport;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Sweep.Coordinator.Persistence;
 using Sweep.Coordinator.Tests.Support;
-using Sweep.Search.Journal;
+using Sweep.Search.Engine;
 using Sweep.Search.Trials;
 using Xunit.Abstractions;
 

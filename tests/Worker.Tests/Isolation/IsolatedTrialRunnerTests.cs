@@ -1,3 +1,4 @@
+using Sweep.TestSupport;
 using System.Diagnostics;
 using Sweep.Contract.Cli;
 using Sweep.Search.Spaces;
@@ -25,7 +26,7 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
     private TrialSlot Slot => new(0, "cpu", 1, _checkpoints);
 
     private IsolatedTrialRunner StartRunner(TimeSpan? grace = null) =>
-        IsolatedTrialRunner.Start(TrialHostLaunch.ForThisProgram(RealCifar.Directory), slotCount: 1, line => output.WriteLine(line), grace);
+        IsolatedTrialRunner.Start(TrialHostLaunch.ForThisProgram(RepoPaths.CifarDirectory()), slotCount: 1, line => output.WriteLine(line), grace);
 
     [Fact]
     public void A_child_killed_by_a_signal_mid_trial_fails_that_trial_with_the_signal_and_a_fresh_child_runs_the_next()
