@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Configuration;
 using Sweep.Contract.Cli;
@@ -40,15 +39,7 @@ internal static class SweepSession
 
     public static async Task<int> RunAsync(SessionPlan plan)
     {
-        using var interrupted = new CancellationTokenSource();
-        // Ctrl-C and SIGTERM stop the sweep cleanly: workers leave, the node leaves, the journal stays resumable.
-        Action<PosixSignalContext> stop = context =>
-        {
-            context.Cancel = true;
-            interrupted.Cancel();
-        };
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, stop);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, stop);
+        using var interrupted = new StopSignals();
 
         var live = !Console.IsOutputRedirected;
         var createdJournal = plan.Journal.CreateIfMissing();

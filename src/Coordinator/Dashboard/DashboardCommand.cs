@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Sweep.Coordinator.Cli;
 using Sweep.Contract.Cli;
 using Sweep.Coordinator.Persistence;
@@ -26,14 +25,7 @@ internal static class DashboardCommand
             var endpoint = result.GetValue(host) is { } h
                 ? DashboardEndpoint.Parse($"{h}:{result.GetValue(port)}", "--host/--port")
                 : DashboardEndpoint.Loopback(result.GetValue(port));
-            using var stop = new CancellationTokenSource();
-            Action<PosixSignalContext> onSignal = context =>
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            };
-            using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal);
-            using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
+            using var stop = new StopSignals();
             await using var server = await DashboardServer.StartAsync(endpoint, location);
             Console.WriteLine($"dashboard: serving {server.Url} for {location.Display} (read-only; Ctrl-C stops)");
             try

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Sweep.Contract.Cli;
 using Sweep.Contract.Nodes;
 using Sweep.Worker.Hosting;
@@ -90,14 +89,7 @@ public static class WorkerCommand
 
     private static async Task<int> RunAsync(ClusterNodeOptions options, IReadOnlyList<TrialSlot> slots, ITrialRunner runner, TimeSpan joinTimeout, int? parentId)
     {
-        using var stop = new CancellationTokenSource();
-        Action<PosixSignalContext> onSignal = context =>
-        {
-            context.Cancel = true;
-            stop.Cancel();
-        };
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
+        using var stop = new StopSignals();
         var host = await WorkerHost.StartAsync(options, slots, runner, joinTimeout);
         Console.WriteLine($"worker: pid {Environment.ProcessId}, {host.WorkerId} joined with {slots.Count} slot(s): {string.Join(", ", slots.Select(s => $"{s.Device}x{s.Threads} threads"))}");
         if (runner is IsolatedTrialRunner isolated)

@@ -11,7 +11,7 @@ using Sweep.TestSupport;
 using Sweep.Worker.Trials;
 using Xunit.Abstractions;
 
-namespace Sweep.Coordinator.Tests.Cluster;
+namespace Sweep.Coordinator.Tests.Nodes;
 
 /// <summary>
 /// Issue 9, part 3: mutual TLS on loopback with certificates made by openssl for this test. A worker with a
