@@ -197,6 +197,8 @@ public sealed class Solver
         }
 
         var correct = zeros([], ScalarType.Int64, device);
+        // An explicit integer alpha kept alive for add_: TorchSharp would pass an implicit Scalar that the GC may free mid-call.
+        using var countOne = 1L.ToScalar();
         _model.eval();
         try
         {
@@ -218,7 +220,7 @@ public sealed class Solver
                     y = labels.index_select(0, chunk);
                 }
                 var scores = _model.forward(x.to(_model.Spec.DType, device));
-                correct.add_(scores.argmax(1).eq_(y.to(device)).sum());
+                correct.add_(scores.argmax(1).eq_(y.to(device)).sum(), countOne);
             }
         }
         finally
