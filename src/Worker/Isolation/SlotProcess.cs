@@ -163,6 +163,12 @@ public sealed class SlotProcess : IDisposable
         using var killTimer = new Timer(_ => KillOnCancel(trialId));
         using var onCancel = cancellation.Register(() =>
         {
+            if (cancelGracePeriod <= TimeSpan.Zero)
+            {
+                // No grace period: a hard kill at once, never a race with the child's cooperative answer.
+                KillOnCancel(trialId);
+                return;
+            }
             Write(new CancelTrialRequest(trialId));
             killTimer.Change(cancelGracePeriod, Timeout.InfiniteTimeSpan);
         });
