@@ -32,8 +32,7 @@ public sealed class TypeNamedRowTests : IDisposable
             Assert.Equal(1, insert.ExecuteNonQuery());
         }
 
-        var (code, stdout, stderr) = SweepProcess.Run(SweepProcess.CoordinatorDll, _journal.Folder, TimeSpan.FromSeconds(60), null,
-            "status", "--journal", _journal.FilePath);
+        var (code, stdout, stderr) = Status();
 
         Assert.Equal(ExitCodes.BadInput, code);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -56,12 +55,15 @@ public sealed class TypeNamedRowTests : IDisposable
             Assert.Equal(1, delete.ExecuteNonQuery());
         }
 
-        var (code, stdout, stderr) = SweepProcess.Run(SweepProcess.CoordinatorDll, _journal.Folder, TimeSpan.FromSeconds(60), null,
-            "status", "--journal", _journal.FilePath);
+        var (code, stdout, stderr) = Status();
 
         Assert.Equal(ExitCodes.BadInput, code);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("corrupt: event 1 is missing", line);
         Assert.DoesNotContain("complete", stdout);
     }
+
+    /// <summary>`sweep status` on the test's journal, as a user runs it.</summary>
+    private (int Code, string Stdout, string Stderr) Status() =>
+        SweepProcess.Run(SweepProcess.CoordinatorDll, _journal.Folder, TimeSpan.FromSeconds(60), null, "status", "--journal", _journal.FilePath);
 }
