@@ -70,8 +70,8 @@ public static class WorkerCommand
     }
 
     /// <summary>
-    /// `check-data DIR --source NAME` (hidden): prints the folder holding CIFAR-10's batches, or the one-line error;
-    /// `./sweep run` asks it before it starts local workers on that folder.
+    /// `check-data DIR --source NAME` (hidden): reads every batch file and prints the folder holding CIFAR-10's batches,
+    /// or the one-line error; `./sweep run` asks it before it journals anything or starts local workers on that folder.
     /// </summary>
     public static Command CheckData()
     {
@@ -81,7 +81,9 @@ public static class WorkerCommand
         command.Hidden = true;
         command.SetAction((result, _) => CliRunner.Guard(() =>
         {
-            Console.WriteLine(DataDirectory.Check(result.GetValue(directory)!, result.GetValue(source)!));
+            var folder = DataDirectory.Check(result.GetValue(directory)!, result.GetValue(source)!);
+            DataDirectory.CheckContents(folder);
+            Console.WriteLine(folder);
             return Task.FromResult(ExitCodes.Success);
         }));
         return command;
