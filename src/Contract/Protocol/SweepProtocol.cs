@@ -65,5 +65,11 @@ public sealed record GetSweepStatus : ISweepWire;
 /// </summary>
 public sealed record SweepStatus(SweepProgress Progress, int Workers, int Slots) : ISweepWire;
 
+/// <summary>
+/// The coordinator's answer to <see cref="GetSweepStatus"/> while its journal cannot be written (a database outage, a
+/// read-only folder): since when, and the journal's last error. The coordinator restarts with growing delays meanwhile.
+/// </summary>
+public sealed record CoordinatorUnavailable(DateTimeOffset Since, string Reason) : ISweepWire;
+
 /// <summary>The coordinator's snapshot: the whole sweep state, saved every few hundred events so recovery stays fast.</summary>
 public sealed record CoordinatorSnapshot(SweepState State) : ISweepWire;

@@ -26,6 +26,7 @@ public static class WireManifests
         ["cancel-trial"] = typeof(CancelTrial),
         ["get-sweep-status"] = typeof(GetSweepStatus),
         ["sweep-status"] = typeof(SweepStatus),
+        ["coordinator-unavailable"] = typeof(CoordinatorUnavailable),
         // snapshot
         ["coordinator-snapshot"] = typeof(CoordinatorSnapshot),
         // journal events (the search library's)

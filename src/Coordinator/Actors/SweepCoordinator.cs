@@ -15,12 +15,16 @@ namespace Sweep.Coordinator.Actors;
 /// Drives one sweep as the cluster's single coordinator: asks the search library's <see cref="SweepEngine"/>
 /// what to do, persists the events it returns before acting on them (assigning trials to workers that pulled
 /// for them, cancelling timed-out runs), re-queues the trials of workers that become unreachable or leave,
-/// acknowledges results (ignoring late and duplicate ones) and answers status queries.
+/// acknowledges results (ignoring late and duplicate ones) and answers status queries. A failed journal write or
+/// recovery stops it (its <see cref="CoordinatorSupervisor"/> starts it again), and every write's outcome is reported
+/// to that supervisor.
 /// </summary>
 public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 {
     private readonly SweepSpec? _startSpec;
     private readonly CoordinatorSettings _settings;
+    private readonly CoordinatorRestartSettings? _restart;
+    private readonly IActorRef? _health;
     private readonly SweepEngine _engine = new();
     private readonly WorkerRegistry _workers = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -30,10 +34,14 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     private int _eventsSinceSnapshot;
 
     /// <param name="startSpec">The sweep to start when the journal is empty; null to only resume.</param>
-    public SweepCoordinator(SweepSpec? startSpec, CoordinatorSettings settings)
+    /// <param name="restart">How in-flight trials are kept across a restart; null re-queues them all at once.</param>
+    /// <param name="health">Told of every journal write's outcome (the supervisor); null for none.</param>
+    public SweepCoordinator(SweepSpec? startSpec, CoordinatorSettings settings, CoordinatorRestartSettings? restart = null, IActorRef? health = null)
     {
         _startSpec = startSpec;
         _settings = settings;
+        _restart = restart;
+        _health = health;
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -60,9 +68,17 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         Command<ClusterEvent.IMemberEvent>(_ => { });
         Command<ClusterEvent.ReachableMember>(_ => { });
         Command<CheckTimeouts>(_ => OnCheckTimeouts());
+        Command<ReclaimInFlight>(_ => OnReclaimInFlight());
         Command<SaveSnapshotSuccess>(success =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(failure => _log.Warning("snapshot failed, recovery will replay more events: {0}", failure.Cause.Message));
+        {
+            _health?.Tell(JournalWriteSucceeded.Instance);
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(failure =>
+        {
+            _health?.Tell(new JournalWriteFailed(FirstLine(failure.Cause)));
+            _log.Warning("snapshot failed, recovery will replay more events: {0}", failure.Cause.Message);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
     }
@@ -71,12 +87,17 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings) =>
-        Akka.Actor.Props.Create(() => new SweepCoordinator(startSpec, settings));
+    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings, CoordinatorRestartSettings? restart = null, IActorRef? health = null) =>
+        Akka.Actor.Props.Create(() => new SweepCoordinator(startSpec, settings, restart, health));
 
     private sealed record CheckTimeouts
     {
         public static readonly CheckTimeouts Instance = new();
+    }
+
+    private sealed record ReclaimInFlight
+    {
+        public static readonly ReclaimInFlight Instance = new();
     }
 
     protected override void PreStart()
@@ -109,7 +130,74 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         if (_startSpec is not null && !SweepIdentity.Same(_startSpec, _state.Spec!))
             _log.Warning("the journal holds sweep '{0}', not the given spec '{1}'; continuing the journal's sweep", _state.Spec!.Name, _startSpec.Name);
         _log.Info("resuming sweep '{0}': {1}", _state.Spec!.Name, _state.Counts);
-        PersistThen(_engine.Recover(_state), DispatchToAll);
+        // A write right away, so that the supervisor learns at once whether the journal takes writes again.
+        SaveSnapshot(new CoordinatorSnapshot(_persisted));
+        var kept = InFlightOnLiveWorkers();
+        if (kept.Count > 0)
+        {
+            _log.Info("keeping {0} in-flight trial(s) of workers still in the cluster for {1} s", kept.Count, _restart!.InFlightGrace.TotalSeconds);
+            Timers.StartSingleTimer("reclaim", ReclaimInFlight.Instance, _restart.InFlightGrace);
+        }
+        PersistThen([.. _engine.Recover(_state).Where(e => e is not TrialRequeued requeued || !kept.Contains(requeued.TrialId))], DispatchToAll);
+    }
+
+    /// <summary>
+    /// The running trials (as the journal has them) whose worker's node is still an up, reachable member: after a
+    /// restart (a journal outage) their workers are most likely still running them, or hold their results, which
+    /// they re-send once they have registered again. Empty without restart settings.
+    /// </summary>
+    private HashSet<string> InFlightOnLiveWorkers()
+    {
+        if (_restart is null)
+            return [];
+        var cluster = Cluster.Get(Context.System).State;
+        var live = cluster.Members
+            .Where(m => m.Status == MemberStatus.Up && !cluster.Unreachable.Contains(m))
+            .Select(m => m.Address)
+            .ToHashSet();
+        return _state.RunningTrials
+            .Where(t => t.Worker is { } worker && ActorPath.TryParse(worker, out var path) && live.Contains(path!.Address))
+            .Select(t => t.TrialId)
+            .ToHashSet();
+    }
+
+    /// <summary>The grace after a restart is over: the trials of workers that did not register again are re-queued.</summary>
+    private void OnReclaimInFlight()
+    {
+        foreach (var worker in _state.RunningByWorker.Keys.Where(w => _workers.Find(w) is null).ToList())
+        {
+            var events = _engine.WorkerLost(_state, worker);
+            _log.Warning("worker {0} did not register again after the restart; re-queueing {1} trial(s)", worker, events.Count);
+            PersistThen(events, DispatchToAll);
+        }
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // Akka stops the coordinator after this; the supervisor starts it again from the journal.
+        _health?.Tell(new JournalWriteFailed(FirstLine(cause)));
+        _log.Warning("journal write of event {0} failed, restarting from the journal: {1}", sequenceNr, FirstLine(cause));
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        // The decision state already holds the rejected event: only a restart from the journal makes the two agree again.
+        _health?.Tell(new JournalWriteFailed(FirstLine(cause)));
+        _log.Warning("journal rejected event {0}, restarting from the journal: {1}", sequenceNr, FirstLine(cause));
+        Context.Stop(Self);
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        // Akka stops the coordinator after this; the supervisor starts it again.
+        _health?.Tell(new JournalWriteFailed(FirstLine(reason)));
+        _log.Warning("journal recovery failed, retrying: {0}", FirstLine(reason));
+    }
+
+    private static string FirstLine(Exception e)
+    {
+        var message = e.GetBaseException().Message;
+        return message.Split('\n', 2)[0].Trim();
     }
 
     private void OnRegister(RegisterWorker register)
@@ -277,7 +365,10 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
                 SaveSnapshot(new CoordinatorSnapshot(_persisted));
             }
             if (--remaining == 0)
+            {
+                _health?.Tell(JournalWriteSucceeded.Instance);
                 then();
+            }
         });
     }
 

@@ -12,47 +12,76 @@ namespace Sweep.Coordinator.Cli;
 /// <summary>
 /// Follows a running sweep through the coordinator proxy and draws it: a live Spectre.Console table (one line
 /// per running trial with its epoch and val accuracy, counts, best so far, ETA) on a terminal, or one plain
-/// line per change when the output is redirected.
+/// line per change when the output is redirected. Through a journal outage it shows "journal unavailable, retrying",
+/// and gives up once the outage has lasted longer than allowed.
 /// </summary>
 internal static class ProgressView
 {
-    /// <summary>Returns true when the sweep completed, false when interrupted or when every local worker died.</summary>
-    public static async Task<bool> FollowAsync(IActorRef coordinator, LocalWorkerPool? workers, bool live, TimeSpan interval, CancellationToken cancel)
+    /// <summary>How following a sweep ended.</summary>
+    /// <param name="Completed">The sweep completed.</param>
+    /// <param name="JournalOutage">Set when following gave up because the journal stayed unavailable too long.</param>
+    public sealed record Outcome(bool Completed, CoordinatorUnavailable? JournalOutage);
+
+    /// <summary>
+    /// Follows until the sweep completes, the user interrupts, every local worker died, or the journal has been
+    /// unavailable for longer than <paramref name="giveUpAfter"/>.
+    /// </summary>
+    public static async Task<Outcome> FollowAsync(IActorRef coordinator, LocalWorkerPool? workers, bool live, TimeSpan interval,
+        TimeSpan giveUpAfter, CancellationToken cancel)
     {
         if (!live)
-            return await PollAsync(coordinator, workers, interval, cancel, status =>
+            return await PollAsync(coordinator, workers, interval, giveUpAfter, cancel, status =>
             {
                 var line = Summary(status);
                 Console.WriteLine(line);
-            }, distinctOnly: true);
+            }, Console.WriteLine, distinctOnly: true);
 
-        var result = false;
+        var result = new Outcome(false, null);
         await AnsiConsole.Live(new Markup("[grey]waiting for the coordinator...[/]")).AutoClear(false).StartAsync(async context =>
         {
-            result = await PollAsync(coordinator, workers, interval, cancel, status =>
+            result = await PollAsync(coordinator, workers, interval, giveUpAfter, cancel, status =>
             {
                 context.UpdateTarget(Render(status));
+                context.Refresh();
+            }, notice =>
+            {
+                context.UpdateTarget(new Markup($"[yellow]{Markup.Escape(notice)}[/]"));
                 context.Refresh();
             }, distinctOnly: false);
         });
         return result;
     }
 
-    private static async Task<bool> PollAsync(IActorRef coordinator, LocalWorkerPool? workers, TimeSpan interval, CancellationToken cancel,
-        Action<SweepStatus> show, bool distinctOnly)
+    private static async Task<Outcome> PollAsync(IActorRef coordinator, LocalWorkerPool? workers, TimeSpan interval, TimeSpan giveUpAfter,
+        CancellationToken cancel, Action<SweepStatus> show, Action<string> notice, bool distinctOnly)
     {
         string? last = null;
+        CoordinatorUnavailable? outage = null;
         while (!cancel.IsCancellationRequested)
         {
             try
             {
-                var status = await coordinator.Ask<SweepStatus>(new GetSweepStatus(), TimeSpan.FromSeconds(5), cancel);
-                var key = ChangeKey(status);
-                if (!distinctOnly || key != last)
-                    show(status);
-                last = key;
-                if (status.Progress.IsCompleted)
-                    return true;
+                switch (await coordinator.Ask<ISweepWire>(new GetSweepStatus(), TimeSpan.FromSeconds(5), cancel))
+                {
+                    case SweepStatus status:
+                        if (outage is not null)
+                            notice($"sweep: journal available again after {DisplayText.Duration(DateTimeOffset.UtcNow - outage.Since)}");
+                        outage = null;
+                        var key = ChangeKey(status);
+                        if (!distinctOnly || key != last)
+                            show(status);
+                        last = key;
+                        if (status.Progress.IsCompleted)
+                            return new Outcome(true, null);
+                        break;
+                    case CoordinatorUnavailable unavailable:
+                        if (outage is null)
+                            notice($"sweep: journal unavailable, retrying (since {unavailable.Since.UtcDateTime:HH:mm:ss} UTC: {unavailable.Reason}); " +
+                                   $"giving up after {DisplayText.Duration(giveUpAfter)}");
+                        outage = unavailable;
+                        last = null;
+                        break;
+                }
             }
             catch (AskTimeoutException)
             {
@@ -60,15 +89,18 @@ internal static class ProgressView
             }
             catch (OperationCanceledException)
             {
-                return false;
+                return new Outcome(false, null);
             }
+            // Time-outs while the restarted coordinator recovers do not end an outage: only a status does.
+            if (outage is not null && DateTimeOffset.UtcNow - outage.Since > giveUpAfter)
+                return new Outcome(false, outage);
             if (workers is not null && workers.RestartExited() is > 0 and var restarted)
                 await Console.Error.WriteLineAsync($"sweep: {restarted} local worker(s) had exited and were started again; see {string.Join(", ", workers.LogFiles)}");
             if (workers is { Count: > 0, Running: 0 })
             {
                 await Console.Error.WriteLineAsync(
                     $"sweep: every local worker exited; see {string.Join(", ", workers.LogFiles)}");
-                return false;
+                return new Outcome(false, null);
             }
             try
             {
@@ -76,10 +108,10 @@ internal static class ProgressView
             }
             catch (OperationCanceledException)
             {
-                return false;
+                return new Outcome(false, null);
             }
         }
-        return false;
+        return new Outcome(false, null);
     }
 
     /// <summary>What a plain-text follower prints a new line for (not the ticking ETA or elapsed times).</summary>

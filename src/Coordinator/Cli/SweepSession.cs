@@ -53,10 +53,11 @@ internal static class SweepSession
             "akka.loglevel = INFO",
             "akka.stdout-loglevel = ERROR",
             $"sweep.node.log-file = {SweepConfig.Quote(logFile)}"));
+        var config = SweepConfig.Load();
         CoordinatorNode node;
         try
         {
-            node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, CoordinatorSettings.Create(SweepConfig.Load()), plan.JoinTimeout, logging);
+            node = await CoordinatorNode.StartAsync(plan.Node, plan.Journal, plan.Spec, CoordinatorSettings.Create(config), plan.JoinTimeout, logging);
         }
         catch when (createdJournal)
         {
@@ -65,7 +66,7 @@ internal static class SweepSession
             throw;
         }
         LocalWorkerPool? workers = null;
-        var completed = false;
+        var followed = new ProgressView.Outcome(false, null);
         try
         {
             Console.WriteLine($"sweep: coordinator at {node.Address} (journal {plan.Journal.Display}, log {logFile})");
@@ -75,7 +76,8 @@ internal static class SweepSession
                     Path.Combine(runsFolder, name + ".workers"), Path.Combine(runsFolder, name + ".checkpoints"));
                 Console.WriteLine($"sweep: started {plan.LocalWorkers} local worker(s); logs in {Path.GetDirectoryName(workers.LogFiles[0])}");
             }
-            completed = await ProgressView.FollowAsync(node.Proxy, workers, live, PollInterval, interrupted.Token);
+            followed = await ProgressView.FollowAsync(node.Proxy, workers, live, PollInterval,
+                CoordinatorRestartSettings.Create(config).GiveUpAfter, interrupted.Token);
         }
         finally
         {
@@ -94,6 +96,15 @@ internal static class SweepSession
             }
         }
 
+        if (followed.JournalOutage is { } outage)
+        {
+            // The journal cannot be written, and may not be readable either: no leaderboard, only what to do.
+            Console.Error.WriteLine(
+                $"sweep: journal {plan.Journal.Display} could not be written for {DisplayText.Duration(DateTimeOffset.UtcNow - outage.Since)} ({outage.Reason}); " +
+                $"gave up, keeping every event stored before; once it is writable again continue with ./sweep resume --journal {plan.Journal.Argument}");
+            return ExitCodes.Unfinished;
+        }
+        var completed = followed.Completed;
         var state = await JournalReader.ReadStateAsync(plan.Journal, ReadTimeout);
         Console.WriteLine();
         Console.WriteLine(Leaderboard.From(state).ToTable());

@@ -1,8 +1,8 @@
-using System.Globalization;
 using Akka.Actor;
 using Akka.Dispatch;
 using Akka.Event;
 using Sweep.Contract.Configuration;
+using Sweep.Contract.Logging;
 
 namespace Sweep.Coordinator.Logging;
 
@@ -20,8 +20,7 @@ public sealed class FileLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMess
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         _writer = new StreamWriter(path, append: true) { AutoFlush = true };
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
-        Receive<LogEvent>(e => _writer.WriteLine(
-            $"[{e.LogLevel().ToString().Replace("Level", "").ToUpperInvariant()}][{e.Timestamp.ToString("O", CultureInfo.InvariantCulture)}][{e.LogSource}] {e.Message}{(e.Cause is null ? "" : " | " + e.Cause.GetBaseException().Message)}"));
+        Receive<LogEvent>(e => _writer.WriteLine(OneLineLog.Format(e)));
     }
 
     protected override void PostStop()

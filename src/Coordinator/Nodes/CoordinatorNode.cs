@@ -11,7 +11,8 @@ namespace Sweep.Coordinator.Nodes;
 
 /// <summary>
 /// A coordinator-role cluster node: an actor system joined to (or founding) the cluster, hosting the
-/// coordinator singleton's manager and a proxy to it. Stopping it leaves the cluster gracefully.
+/// coordinator singleton's manager (the singleton is a <see cref="CoordinatorSupervisor"/>, which keeps the
+/// coordinator running through journal outages) and a proxy to it. Stopping it leaves the cluster gracefully.
 /// </summary>
 public sealed class CoordinatorNode : IAsyncDisposable
 {
@@ -47,7 +48,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                 cluster.Join(cluster.SelfAddress);
             await ClusterJoin.WaitUntilUpAsync(system, options.SeedNodes, joinTimeout);
             system.ActorOf(ClusterSingletonManager.Props(
-                    SweepCoordinator.Props(spec, settings),
+                    CoordinatorSupervisor.Props(spec, settings, CoordinatorRestartSettings.Create(system.Settings.Config)),
                     PoisonPill.Instance,
                     CoordinatorSingleton.ManagerSettings(system)),
                 CoordinatorSingleton.ManagerName);

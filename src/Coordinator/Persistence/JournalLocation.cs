@@ -58,35 +58,81 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
     /// <summary>
     /// Checks that an existing SQLite journal is a readable SQLite database holding Sweep's tables, or that a
     /// PostgreSQL journal's database accepts a connection, without changing it; a missing file, a directory,
-    /// another kind of file or an unreachable database raises a one-line error.
+    /// another kind of file or an unreachable database raises a one-line error. Returns the location to read the
+    /// journal through: this one, or for a SQLite journal in a folder nobody can write, an immutable view of it.
     /// </summary>
-    public void CheckReadable()
+    public JournalLocation CheckReadable()
     {
         if (SqliteFile is null)
         {
             CheckPostgresReachable();
-            return;
+            return this;
         }
         if (Directory.Exists(SqliteFile))
             throw new SweepUsageException($"journal '{Display}' is a directory; pass the path of a journal file such as runs/my-sweep.db");
         if (!File.Exists(SqliteFile))
             throw new SweepUsageException($"journal '{Display}' does not exist; pass the --journal of an earlier `./sweep run` (default runs/<sweep-name>.db)");
+        // Read-write, never create: SQLite removes the -wal and -shm files it creates for a read when its last
+        // connection closes, which a read-only connection never does.
+        var readable = this with { ConnectionString = SqliteConnectionString(SqliteOpenMode.ReadWrite, immutable: false) };
         try
         {
-            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+            if (CountJournalTables(readable.ConnectionString) == 0)
+                throw NoSweepTables();
+            return readable;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == CantOpen && !File.Exists(SqliteFile + "-wal"))
+        {
+            // The folder cannot be written (a read-only mount or copy), so SQLite cannot create the shared-memory file a
+            // read of a WAL journal needs. With no write-ahead log the file holds every event, and nothing can change it
+            // while nobody can write there: read it as immutable.
+            var frozen = this with { ConnectionString = SqliteConnectionString(SqliteOpenMode.ReadOnly, immutable: true) };
+            try
             {
-                DataSource = SqliteFile, Mode = SqliteOpenMode.ReadOnly, Pooling = false,
-            }.ToString());
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
-            if (Convert.ToInt64(command.ExecuteScalar()) == 0)
-                throw new SweepUsageException($"journal '{Display}' is a SQLite file but holds no Sweep journal; pass the journal file written by `./sweep run`");
+                if (CountJournalTables(frozen.ConnectionString) == 0)
+                    throw NoSweepTables();
+                return frozen;
+            }
+            catch (SqliteException)
+            {
+                throw NotReadable(e);
+            }
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == CantOpen)
+        {
+            throw new SweepUsageException(
+                $"journal '{Display}' cannot be read: its folder is not writable and SQLite must create {Path.GetFileName(SqliteFile)}-shm there to read its write-ahead log; make the folder writable, or copy the journal with its -wal file to a writable folder");
         }
         catch (SqliteException e)
         {
-            throw new SweepUsageException($"journal '{Display}' is not a readable SQLite journal ({e.Message.TrimEnd('.')}); pass the journal file written by `./sweep run`, or a new path to start over");
+            throw NotReadable(e);
         }
+    }
+
+    private const int CantOpen = 14;
+
+    private SweepUsageException NoSweepTables() =>
+        new($"journal '{Display}' is a SQLite file but holds no Sweep journal; pass the journal file written by `./sweep run`");
+
+    private SweepUsageException NotReadable(SqliteException e) =>
+        new($"journal '{Display}' is not a readable SQLite journal ({e.Message.TrimEnd('.')}); pass the journal file written by `./sweep run`, or a new path to start over");
+
+    private string SqliteConnectionString(SqliteOpenMode mode, bool immutable) => new SqliteConnectionStringBuilder
+    {
+        // immutable=1 is a URI parameter: SQLite then takes no locks and creates no side files.
+        DataSource = immutable ? new Uri(SqliteFile!).AbsoluteUri + "?immutable=1" : SqliteFile,
+        Mode = mode,
+        DefaultTimeout = 30,
+        Pooling = false,
+    }.ToString();
+
+    private static long CountJournalTables(string connectionString)
+    {
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
+        return Convert.ToInt64(command.ExecuteScalar());
     }
 
     /// <summary>
@@ -183,6 +229,9 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
                   auto-initialize = {{initialize}}
                   # One writer: SQLite serializes writes anyway, and the coordinator is the only writer.
                   parallelism = 1
+                  # Through an outage the coordinator restarts with its own growing delays; a breaker left open
+                  # for Akka's default 30 s would only keep it failing after the database is back.
+                  circuit-breaker.reset-timeout = 3s
                 }
               }
               snapshot-store {
@@ -191,6 +240,7 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
                   connection-string = {{connection}}
                   provider-name = {{provider}}
                   auto-initialize = {{initialize}}
+                  circuit-breaker.reset-timeout = 3s
                 }
               }
               query.journal.sql {

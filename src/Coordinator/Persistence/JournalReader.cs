@@ -18,7 +18,7 @@ public static class JournalReader
     /// <summary>The sweep state stored in <paramref name="journal"/>; <see cref="SweepState.Empty"/> when it holds none.</summary>
     public static async Task<SweepState> ReadStateAsync(JournalLocation journal, TimeSpan timeout)
     {
-        journal.CheckReadable();
+        var source = journal.CheckReadable();
         // Silent: every failure comes back as one SweepUsageException line; Akka's own error log of a failed
         // recovery (a stack trace per attempt) would only repeat it on stdout.
         var config = ConfigurationFactory.ParseString("""
@@ -27,7 +27,7 @@ public static class JournalReader
                 akka.stdout-loglevel = OFF
                 akka.persistence.journal.sql.warn-on-auto-init-fail = off
                 """)
-            .WithFallback(journal.ToAkkaConfig(createTables: !journal.IsSqlite))
+            .WithFallback(source.ToAkkaConfig(createTables: !journal.IsSqlite))
             .WithFallback(SweepConfig.Load());
         var system = ActorSystem.Create("sweep-reader", config);
         try

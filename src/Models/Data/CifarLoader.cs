@@ -65,7 +65,21 @@ public static class CifarLoader
         Cache.ContainsKey(new CacheKey(Path.GetFullPath(directory), options.Normalization, options.TrainingSplitSize,
             options.ValidationSize, options.TestSize));
 
-    private static CifarDataset ReadAndPreprocess(string directory, CifarSplitOptions options, CifarDownloader? downloader)
+    /// <summary>
+    /// Reads and checks the batch files of <paramref name="directory"/> exactly as <see cref="Load"/> does (every file
+    /// present, whole records, labels 0..9, enough images for the split), without downloading or building tensors:
+    /// a cheap check before a sweep starts workers on the folder.
+    /// </summary>
+    /// <exception cref="CifarDataException">files missing or malformed.</exception>
+    public static void CheckFiles(string directory, CifarSplitOptions? options = null)
+    {
+        options = (options ?? CifarSplitOptions.Default) with { DownloadIfEmpty = false };
+        options.Validate();
+        ReadRaw(Path.GetFullPath(directory), options, downloader: null);
+    }
+
+    /// <summary>The raw training and test batches of a folder, checked as far as <see cref="Load"/> needs before preprocessing.</summary>
+    private static (string Folder, CifarRawBatch Train, CifarRawBatch Test) ReadRaw(string directory, CifarSplitOptions options, CifarDownloader? downloader)
     {
         var (folder, python) = ResolveFolder(directory, options, downloader);
         var trainFiles = Enumerable.Range(1, 5).Select(i => Path.Combine(folder, python ? $"data_batch_{i}" : $"data_batch_{i}.bin")).ToList();
@@ -83,6 +97,13 @@ public static class CifarLoader
         if (train.Count < needed)
             throw new CifarDataException(
                 $"CIFAR-10 training files in {folder} hold {train.Count} images but the split needs {needed} ({options.TrainingSplitSize} train + {options.ValidationSize} val); use the full official files or a smaller split");
+        return (folder, train, test);
+    }
+
+    private static CifarDataset ReadAndPreprocess(string directory, CifarSplitOptions options, CifarDownloader? downloader)
+    {
+        var (folder, train, test) = ReadRaw(directory, options, downloader);
+        var needed = options.TrainingSplitSize + options.ValidationSize;
         var testCount = options.TestSize is { } t ? Math.Min(t, test.Count) : test.Count;
 
         using var scope = NewDisposeScope();

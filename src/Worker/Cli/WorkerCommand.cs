@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Akka.Configuration;
 using Sweep.Contract.Cli;
+using Sweep.Contract.Configuration;
+using Sweep.Contract.Logging;
 using Sweep.Contract.Nodes;
 using Sweep.Worker.Hosting;
 using Sweep.Worker.Isolation;
@@ -70,8 +73,8 @@ public static class WorkerCommand
     }
 
     /// <summary>
-    /// `check-data DIR --source NAME` (hidden): prints the folder holding CIFAR-10's batches, or the one-line error;
-    /// `./sweep run` asks it before it starts local workers on that folder.
+    /// `check-data DIR --source NAME` (hidden): reads every batch file and prints the folder holding CIFAR-10's batches,
+    /// or the one-line error; `./sweep run` asks it before it journals anything or starts local workers on that folder.
     /// </summary>
     public static Command CheckData()
     {
@@ -81,7 +84,9 @@ public static class WorkerCommand
         command.Hidden = true;
         command.SetAction((result, _) => CliRunner.Guard(() =>
         {
-            Console.WriteLine(DataDirectory.Check(result.GetValue(directory)!, result.GetValue(source)!));
+            var folder = DataDirectory.Check(result.GetValue(directory)!, result.GetValue(source)!);
+            DataDirectory.CheckContents(folder);
+            Console.WriteLine(folder);
             return Task.FromResult(ExitCodes.Success);
         }));
         return command;
@@ -90,7 +95,9 @@ public static class WorkerCommand
     private static async Task<int> RunAsync(ClusterNodeOptions options, IReadOnlyList<TrialSlot> slots, ITrialRunner runner, TimeSpan joinTimeout, int? parentId)
     {
         using var stop = new StopSignals();
-        var host = await WorkerHost.StartAsync(options, slots, runner, joinTimeout);
+        // One line per log event on the console: no remoting stack traces when the coordinator goes away.
+        var logging = ConfigurationFactory.ParseString($"akka.loggers = {SweepConfig.QuoteList([typeof(OneLineConsoleLogger).AssemblyQualifiedName!])}");
+        var host = await WorkerHost.StartAsync(options, slots, runner, joinTimeout, logging);
         Console.WriteLine($"worker: pid {Environment.ProcessId}, {host.WorkerId} joined with {slots.Count} slot(s): {string.Join(", ", slots.Select(s => $"{s.Device}x{s.Threads} threads"))}");
         if (runner is IsolatedTrialRunner isolated)
         {

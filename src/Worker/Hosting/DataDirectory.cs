@@ -1,4 +1,5 @@
 using Sweep.Contract.Cli;
+using Sweep.Models.Data;
 
 namespace Sweep.Worker.Hosting;
 
@@ -24,4 +25,24 @@ public static class DataDirectory
         throw new SweepUsageException(
                 $"data directory '{directory}' (from {source}) holds no CIFAR-10 batches (data_batch_1.bin ...); pass --data DIR or set SWEEP_DATA to the folder holding cifar-10-batches-bin");
     }
+
+    /// <summary>
+    /// Reads every batch file of <paramref name="dataDirectory"/> as a trial process will (without building tensors), so
+    /// that a truncated or corrupt file fails here, with the trial process's one-line message, before a sweep starts.
+    /// </summary>
+    public static void CheckContents(string dataDirectory)
+    {
+        try
+        {
+            CifarLoader.CheckFiles(dataDirectory);
+        }
+        catch (CifarDataException e)
+        {
+            throw Unloadable(dataDirectory, e);
+        }
+    }
+
+    /// <summary>The one line for a folder whose CIFAR-10 files cannot be loaded.</summary>
+    public static SweepUsageException Unloadable(string dataDirectory, CifarDataException e) =>
+        new($"cannot load CIFAR-10 from '{dataDirectory}': {e.Message}");
 }

@@ -6,6 +6,7 @@ using Sweep.Models.Training;
 using Sweep.Search.Parameters;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
+using Sweep.Worker.Hosting;
 using Sweep.Worker.Training;
 using TorchSharp;
 
@@ -32,7 +33,7 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         }
         catch (CifarDataException e)
         {
-            throw new SweepUsageException($"cannot load CIFAR-10 from '{dataDirectory}': {e.Message}");
+            throw DataDirectory.Unloadable(dataDirectory, e);
         }
         return new TorchTrialRunner(dataDirectory);
     }

@@ -61,6 +61,7 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new CancelTrial(trial.TrialId, "timed out after 60 s");
         yield return new GetSweepStatus();
         yield return new SweepStatus(state.Progress(DateTimeOffset.Parse("2026-11-23T10:00:30Z")), 2, 3);
+        yield return new CoordinatorUnavailable(DateTimeOffset.Parse("2026-11-23T10:01:00Z"), "SQLite Error 8: 'attempt to write a readonly database'");
         yield return new CoordinatorSnapshot(state);
         foreach (var e in started)
             yield return e;

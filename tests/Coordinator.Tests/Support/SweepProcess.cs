@@ -45,15 +45,24 @@ public sealed class SweepProcess : IDisposable
     public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
 
-    public static SweepProcess Start(string dll, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static SweepProcess Start(string dll, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        Launch([], dll, workingDirectory, environment, args);
+
+    /// <summary>As <see cref="Start"/>, inside network namespace <paramref name="netns"/> (`ip netns exec`, which execs the program: same pid).</summary>
+    public static SweepProcess StartInNetworkNamespace(string netns, string dll, string workingDirectory, params string[] args) =>
+        Launch(["ip", "netns", "exec", netns], dll, workingDirectory, null, args);
+
+    private static SweepProcess Launch(IReadOnlyList<string> prefix, string dll, string workingDirectory, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var arg in prefix.Skip(1).Concat(prefix.Count > 0 ? ["dotnet"] : []))
+            start.ArgumentList.Add(arg);
         start.ArgumentList.Add(dll);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);

@@ -19,9 +19,12 @@ public sealed class TempJournal : IDisposable
     public JournalLocation Location { get; }
 
     /// <summary>How many stored events carry this manifest (read straight from the journal table).</summary>
-    public long CountEvents(string manifest)
+    public long CountEvents(string manifest) => CountEventsIn(FilePath, manifest);
+
+    /// <summary>As <see cref="CountEvents"/>, in another journal file of this folder.</summary>
+    public static long CountEventsIn(string journalFile, string manifest)
     {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = FilePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = journalFile, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT count(*) FROM journal WHERE manifest = $m";

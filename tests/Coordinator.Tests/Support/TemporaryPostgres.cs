@@ -95,17 +95,37 @@ public sealed class TemporaryPostgres : IAsyncLifetime
         for (var attempt = 1; ; attempt++)
         {
             Port = FreeLoopbackPort();
-            // Durability settings off: a throwaway server that must start and write fast on a small machine.
-            var options = $"-c listen_addresses=127.0.0.1 -c port={Port} -c unix_socket_directories='{Folder}' " +
-                          "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
-            var (exitCode, output) = Run(Path.Combine(_binDirectory, "pg_ctl"),
-                ["-D", DataDirectory, "-l", Path.Combine(Folder, "server.log"), "-w", "-t", "30", "-o", options, "start"],
-                asServerUser: true, throwOnFailure: false);
+            var (exitCode, output) = StartOnPort();
             if (exitCode == 0)
                 break;
             if (attempt == 3)
                 throw new InvalidOperationException($"pg_ctl start failed ({exitCode}): {output}\n{ServerLog()}");
         }
+    }
+
+    private (int ExitCode, string Output) StartOnPort()
+    {
+        // Durability settings off: a throwaway server that must start and write fast on a small machine.
+        var options = $"-c listen_addresses=127.0.0.1 -c port={Port} -c unix_socket_directories='{Folder}' " +
+                      "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+        return Run(Path.Combine(_binDirectory!, "pg_ctl"),
+            ["-D", DataDirectory, "-l", Path.Combine(Folder, "server.log"), "-w", "-t", "30", "-o", options, "start"],
+            asServerUser: true, throwOnFailure: false);
+    }
+
+    /// <summary>An outage: stops the server the way an administrator would (fast mode: every connection is cut), keeping its data.</summary>
+    public void StopServer()
+    {
+        Run(Path.Combine(_binDirectory!, "pg_ctl"), ["-D", DataDirectory, "-m", "fast", "-w", "-t", "30", "stop"], asServerUser: true);
+        NpgsqlConnection.ClearAllPools();
+    }
+
+    /// <summary>Ends an outage: starts the stopped server again on the same port.</summary>
+    public void StartServerAgain()
+    {
+        var (exitCode, output) = StartOnPort();
+        if (exitCode != 0)
+            throw new InvalidOperationException($"pg_ctl start failed ({exitCode}): {output}\n{ServerLog()}");
     }
 
     public Task DisposeAsync()
