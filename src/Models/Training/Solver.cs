@@ -351,31 +351,20 @@ public sealed class Solver
     {
         var file = TrialCheckpointFile.Open(path);
         var header = file.Header;
-        CheckpointException Mismatch(string what) => new(CheckpointProblem.Mismatch,
-            $"checkpoint {path} was written by another run ({what}); resume only the trial that wrote it, or start it from epoch 0");
         if (!Equals(header.Model, _model.Spec))
-            throw Mismatch($"model {header.Model} (this run: {_model.Spec})");
+            throw file.Mismatch($"model {header.Model} (this run: {_model.Spec})");
         if (header.Training.DifferenceFrom(training) is { } difference)
-            throw Mismatch(difference);
+            throw file.Mismatch(difference);
         var deviceType = device.type.ToString().ToLowerInvariant();
         if (header.DeviceType != deviceType)
-            throw Mismatch($"device {header.DeviceType} (this run: {deviceType}); its random generators do not carry over");
+            throw file.Mismatch($"device {header.DeviceType} (this run: {deviceType}); its random generators do not carry over");
         if (header.Epoch > _options.Epochs || header.Iteration != header.Epoch * IterationsPerEpoch)
-            throw Mismatch($"epoch {header.Epoch}, iteration {header.Iteration} (this run: {_options.Epochs} epochs of {IterationsPerEpoch} iterations)");
+            throw file.Mismatch($"epoch {header.Epoch}, iteration {header.Iteration} (this run: {_options.Epochs} epochs of {IterationsPerEpoch} iterations)");
 
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var model = file.ReadSection(CheckpointSection.Model);
+        file.LoadInto(_model, CheckpointSection.Model);
         var state = _model.state_dict();
-        if (!model.Keys.ToHashSet().SetEquals(state.Keys))
-            throw Mismatch("its model tensors have other names");
-        foreach (var (name, target) in state)
-        {
-            var saved = model[name];
-            if (!saved.shape.SequenceEqual(target.shape) || saved.dtype != target.dtype)
-                throw Mismatch($"tensor {name} is {saved.dtype} [{string.Join(",", saved.shape)}]");
-            target.copy_(saved);
-        }
 
         var rules = file.ReadSection(CheckpointSection.UpdateRule);
         for (var i = 0; i < parameterNames.Count; i++)
@@ -389,14 +378,14 @@ public sealed class Solver
             }
             catch (ArgumentException e)
             {
-                throw Mismatch(e.Message);
+                throw file.Mismatch(e.Message);
             }
         }
         updater.SetLearningRate(header.LearningRate);
 
         var generators = file.ReadSection(CheckpointSection.Generators);
         if (!generators.TryGetValue("sampling", out var sampling) || generators.ContainsKey("dropout") != _model.DropoutGenerator is not null)
-            throw Mismatch("its generators are not this model's");
+            throw file.Mismatch("its generators are not this model's");
         generator.set_state(sampling);
         if (_model.DropoutGenerator is { } dropout)
             dropout.set_state(generators["dropout"]);
@@ -405,7 +394,7 @@ public sealed class Solver
         if (bestState.Count > 0)
         {
             if (!bestState.Keys.ToHashSet().SetEquals(state.Keys))
-                throw Mismatch("its best weights have other names");
+                throw file.Mismatch("its best weights have other names");
             best = state.Select(e => (e.Key, bestState[e.Key].to(e.Value.device).clone().DetachFromDisposeScope())).ToList();
         }
 

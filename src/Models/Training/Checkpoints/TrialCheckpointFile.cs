@@ -206,6 +206,42 @@ public sealed class TrialCheckpointFile
     }
 
     /// <summary>
+    /// Copies the state dict of <paramref name="section"/> (<see cref="CheckpointSection.Model"/> or
+    /// <see cref="CheckpointSection.Best"/>) into <paramref name="model"/>'s parameters and buffers, on its device.
+    /// </summary>
+    /// <exception cref="CheckpointException">the section is empty (<see cref="CheckpointProblem.NoBestWeights"/>) or
+    /// its names, shapes or dtypes are not the model's (<see cref="CheckpointProblem.Mismatch"/>).</exception>
+    public void LoadInto(nn.Module model, CheckpointSection section)
+    {
+        if (section == CheckpointSection.Best)
+            RequireBestWeights();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var saved = ReadSection(section);
+        var state = model.state_dict();
+        if (!saved.Keys.ToHashSet().SetEquals(state.Keys))
+            throw Mismatch($"its {section} tensors are {string.Join(", ", saved.Keys.Except(state.Keys).Take(3))}..., not the model's");
+        foreach (var (name, target) in state)
+        {
+            var tensor = saved[name];
+            if (!tensor.shape.SequenceEqual(target.shape) || tensor.dtype != target.dtype)
+                throw Mismatch($"its tensor {name} is {tensor.dtype} [{string.Join(",", tensor.shape)}], the model's {target.dtype} [{string.Join(",", target.shape)}]");
+            target.copy_(tensor);
+        }
+    }
+
+    /// <summary>A <see cref="CheckpointProblem.Mismatch"/> naming this file and what differs from the run that reads it.</summary>
+    public CheckpointException Mismatch(string what) => new(CheckpointProblem.Mismatch,
+        $"checkpoint {Path} was written by another run ({what}); resume only the trial that wrote it, or start it from epoch 0");
+
+    private void RequireBestWeights()
+    {
+        if (!HasBestWeights)
+            throw new CheckpointException(CheckpointProblem.NoBestWeights,
+                $"checkpoint {Path} holds no best weights (no val check up to epoch {Header.Epoch} beat 0); train longer or use a later checkpoint");
+    }
+
+    /// <summary>
     /// Writes the best weights (the state dict at the best val check) to <paramref name="outPath"/> atomically: a
     /// TorchSharp state-dict file that <c>model.load(outPath)</c> reads into the model the header describes.
     /// </summary>
@@ -213,9 +249,7 @@ public sealed class TrialCheckpointFile
     /// <exception cref="IOException">the output cannot be written.</exception>
     public void ExportBestWeights(string outPath)
     {
-        if (!HasBestWeights)
-            throw new CheckpointException(CheckpointProblem.NoBestWeights,
-                $"checkpoint {Path} holds no best weights (no val check after epoch {Header.Epoch} beat 0); train longer or export another checkpoint");
+        RequireBestWeights();
         var (offset, length) = _sections[(int)CheckpointSection.Best];
         var partial = outPath + ".partial";
         try
