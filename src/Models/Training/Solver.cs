@@ -104,7 +104,9 @@ public sealed class Solver
             bestValAcc = header.BestValAcc;
             bestEpoch = header.BestEpoch;
             LearningRate = header.LearningRate;
-            Log($"resumed from {resumeFrom} after epoch {epoch} (iteration {firstIteration})");
+            var torchThreads = torch.get_num_threads();
+            Log($"resumed from {resumeFrom} after epoch {epoch} (iteration {firstIteration})" + (header.Threads == torchThreads ? "" :
+                $"; it was written with {header.Threads} torch threads, this run has {torchThreads}, so conv layers may round differently from an uninterrupted run"));
             if (best is not null && _options.CheckpointDirectory is { } bestDirectory)
                 checkpointPath = SaveBestWeights(bestDirectory, best);
         }
