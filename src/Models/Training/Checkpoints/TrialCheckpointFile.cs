@@ -70,7 +70,7 @@ public sealed class TrialCheckpointFile
     public bool HasBestWeights => _sections[(int)CheckpointSection.Best].Length > 0;
 
     /// <summary>
-    /// Writes a checkpoint atomically: into "<paramref name="path"/>.partial", flushed to disk, then renamed over
+    /// Writes a checkpoint atomically: into "<paramref name="path"/>.partial", then renamed over
     /// <paramref name="path"/>. Each section lists its tensors by name (any device; they are copied to the CPU).
     /// </summary>
     public static void Write(string path, TrialCheckpointHeader header, IReadOnlyDictionary<CheckpointSection, IReadOnlyList<(string Name, Tensor Value)>> sections)
@@ -107,7 +107,9 @@ public sealed class TrialCheckpointFile
                 stream.Position = 0;
                 var hash = SHA256.HashData(stream);
                 stream.Write(hash);
-                stream.Flush(flushToDisk: true);
+                // Not fsynced: the file is handed over at once (the coordinator stores the durable copy); should the
+                // machine go down before the page cache reaches the disk, the checksum refuses what is left.
+                stream.Flush();
             }
             File.Move(partial, path, overwrite: true);
         }
