@@ -3,6 +3,7 @@ using System.Globalization;
 using Sweep.Models.Data;
 using Sweep.Models.Networks;
 using Sweep.Models.Runtime;
+using Sweep.Models.Training.Checkpoints;
 using Sweep.Models.Training.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -16,7 +17,11 @@ namespace Sweep.Models.Training;
 /// training images, val accuracy on the whole val set); the learning rate decayed per epoch; the
 /// parameters with the strictly best val accuracy restored at the end (buffers such as batch-norm
 /// running statistics are not). On top: a per-check callback, cancellation, divergence detection and
-/// a trial seed that drives all sampling through its own generator, never torch's global RNG.
+/// a trial seed that drives all sampling through its own generator, never torch's global RNG, and trial checkpoints:
+/// after every <see cref="SolverOptions.CheckpointEvery"/>-th epoch and the last one it writes everything needed to
+/// continue (<see cref="TrialCheckpointFile"/>), and a Solver given <see cref="SolverOptions.ResumeFrom"/> continues
+/// from such a file with the same losses, histories and best weights as the run that never stopped (same device and
+/// torch thread count).
 /// </summary>
 /// <remarks>
 /// The step loop never waits for the device: the data set sits on the training device (copied there once
@@ -60,7 +65,7 @@ public sealed class Solver
 
     public TrainingOutcome Train(Action<EpochReport>? onEpoch = null, CancellationToken cancellationToken = default)
     {
-        if (_lossHistory.Count > 0)
+        if (_lossHistory.Count > 0 || _valAccHistory.Count > 0)
             throw new InvalidOperationException("a Solver trains once; create a new one for another run");
         if (_options.Threads is { } threads)
             torch.set_num_threads(threads);
@@ -68,6 +73,7 @@ public sealed class Solver
         var total = Stopwatch.StartNew();
         var sinceCheck = Stopwatch.StartNew();
         var parameters = _model.parameters().ToList();
+        var parameterNames = _model.named_parameters().Select(p => p.name).ToList();
         var device = DeviceOf(parameters);
         var dtype = _model.Spec.DType;
         Log($"training on {TorchDevices.Describe(device)}, dtype {dtype}");
@@ -80,13 +86,31 @@ public sealed class Solver
         var iterationsPerEpoch = IterationsPerEpoch;
         var numIterations = NumIterations;
         using var losses = new DeviceLossLog(device, capacity: iterationsPerEpoch, _options.DivergenceLoss);
-        List<Tensor>? bestParameters = null;
+        // The state dict (parameters and buffers) at the best val check: the parameters come back at the end, the
+        // whole snapshot goes into checkpoints as the best weights.
+        List<(string Name, Tensor Value)>? best = null;
         string? checkpointPath = null;
         var bestValAcc = 0.0;
         var bestEpoch = 0;
         var epoch = 0;
-        var checkStart = 0;
+        var firstIteration = 0;
         var status = TrainingStatus.Completed;
+        var training = CheckpointTraining.Of(_options, _data);
+        if (_options.ResumeFrom is { } resumeFrom)
+        {
+            var header = Resume(resumeFrom, training, device, parameterNames, updater, generator, ref best);
+            epoch = header.Epoch;
+            firstIteration = header.Iteration;
+            bestValAcc = header.BestValAcc;
+            bestEpoch = header.BestEpoch;
+            LearningRate = header.LearningRate;
+            var torchThreads = torch.get_num_threads();
+            Log($"resumed from {resumeFrom} after epoch {epoch} (iteration {firstIteration})" + (header.Threads == torchThreads ? "" :
+                $"; it was written with {header.Threads} torch threads, this run has {torchThreads}, so conv layers may round differently from an uninterrupted run"));
+            if (best is not null && _options.CheckpointDirectory is { } bestDirectory)
+                checkpointPath = SaveBestWeights(bestDirectory, best);
+        }
+        var checkStart = _lossHistory.Count;
 
         // Reads the losses still on the device into the history (one host sync), prints the iteration lines
         // among them, and reports whether one of them diverged; the history then ends at the first such loss.
@@ -111,7 +135,7 @@ public sealed class Solver
         try
         {
             _model.train();
-            for (var t = 0; t < numIterations; t++)
+            for (var t = firstIteration; t < numIterations; t++)
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
@@ -150,26 +174,31 @@ public sealed class Solver
                 {
                     bestValAcc = valAcc;
                     bestEpoch = epoch;
-                    bestParameters = CopyParameters(parameters, bestParameters);
+                    best = CopyState(best);
                     if (_options.CheckpointDirectory is { } directory)
-                        checkpointPath = SaveCheckpoint(directory);
+                        checkpointPath = SaveBestWeights(directory, best);
                 }
                 var meanLoss = _lossHistory.GetRange(checkStart, _lossHistory.Count - checkStart).Average();
                 checkStart = _lossHistory.Count;
-                onEpoch?.Invoke(new EpochReport(epoch, meanLoss, trainAcc, valAcc, sinceCheck.Elapsed.TotalSeconds));
+                var isEpochEnd = (t + 1) % iterationsPerEpoch == 0;
+                var trialCheckpoint = isEpochEnd && _options.CheckpointEvery > 0 &&
+                                      (epoch % _options.CheckpointEvery == 0 || t == numIterations - 1)
+                    ? WriteCheckpoint(training, device, epoch, t + 1, parameterNames, updater, generator, best, bestValAcc, bestEpoch)
+                    : null;
+                onEpoch?.Invoke(new EpochReport(epoch, meanLoss, trainAcc, valAcc, sinceCheck.Elapsed.TotalSeconds, trialCheckpoint));
                 sinceCheck.Restart();
             }
 
             // A cancelled run still reports the losses of the steps it took.
             if (status != TrainingStatus.Diverged && FlushLosses())
                 status = TrainingStatus.Diverged;
-            if (bestParameters is not null)
-                RestoreParameters(parameters, bestParameters);
+            if (best is not null)
+                RestoreParameters(parameters, parameterNames, best);
         }
         finally
         {
-            if (bestParameters is not null)
-                foreach (var copy in bestParameters)
+            if (best is not null)
+                foreach (var (_, copy) in best)
                     copy.Dispose();
         }
 
@@ -252,31 +281,129 @@ public sealed class Solver
         return first?.device ?? torch.CPU;
     }
 
-    private static List<Tensor> CopyParameters(List<TorchSharp.Modules.Parameter> parameters, List<Tensor>? into)
+    /// <summary>A copy of the model's state dict (parameters and buffers), made into <paramref name="into"/> when given.</summary>
+    private List<(string Name, Tensor Value)> CopyState(List<(string Name, Tensor Value)>? into)
     {
         using var _ = no_grad();
+        var state = _model.state_dict();
         if (into is null)
-            return parameters.Select(p => p.clone().DetachFromDisposeScope()).ToList();
-        for (var i = 0; i < parameters.Count; i++)
-            into[i].copy_(parameters[i]);
+            return state.Select(e => (e.Key, e.Value.clone().DetachFromDisposeScope())).ToList();
+        foreach (var (name, copy) in into)
+            copy.copy_(state[name]);
         return into;
     }
 
-    private static void RestoreParameters(List<TorchSharp.Modules.Parameter> parameters, List<Tensor> best)
+    private static void RestoreParameters(List<TorchSharp.Modules.Parameter> parameters, List<string> names, List<(string Name, Tensor Value)> best)
     {
         using var _ = no_grad();
+        var byName = best.ToDictionary(e => e.Name, e => e.Value);
         for (var i = 0; i < parameters.Count; i++)
-            parameters[i].copy_(best[i]);
+            parameters[i].copy_(byName[names[i]]);
     }
 
-    private string SaveCheckpoint(string directory)
+    /// <summary>The best weights as best.pt (TorchSharp's state-dict file, what Module.save writes), atomically.</summary>
+    private static string SaveBestWeights(string directory, List<(string Name, Tensor Value)> best)
     {
         Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, "best.pt");
+        var path = Path.Combine(directory, BestWeightsFileName);
         var partial = path + ".partial";
-        _model.save(partial);
+        using (var writer = new BinaryWriter(File.Create(partial)))
+            TrialCheckpointFile.WriteStateDict(writer, best);
         File.Move(partial, path, overwrite: true);
         return path;
+    }
+
+    /// <summary>The file the best weights go to in <see cref="SolverOptions.CheckpointDirectory"/>.</summary>
+    public const string BestWeightsFileName = "best.pt";
+
+    /// <summary>Writes epoch-E.ckpt into the checkpoint folder: everything this run needs to continue after <paramref name="epoch"/>.</summary>
+    private string WriteCheckpoint(CheckpointTraining training, torch.Device device, int epoch, int iteration, List<string> parameterNames,
+        ParameterUpdater updater, torch.Generator generator, List<(string Name, Tensor Value)>? best, double bestValAcc, int bestEpoch)
+    {
+        var directory = _options.CheckpointDirectory!;
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, TrialCheckpointFile.FileName(epoch));
+        using var scope = NewDisposeScope();
+        var header = new TrialCheckpointHeader(_model.Spec, training, device.type.ToString().ToLowerInvariant(), torch.get_num_threads(),
+            epoch, iteration, LearningRate, _lossHistory.ToList(), _trainAccHistory.ToList(), _valAccHistory.ToList(), bestValAcc, bestEpoch);
+        var rules = new List<(string, Tensor)>();
+        for (var i = 0; i < parameterNames.Count; i++)
+            foreach (var (name, value) in updater.Rules[i].State())
+                rules.Add((parameterNames[i] + "/" + name, value));
+        var generators = new List<(string, Tensor)> { ("sampling", generator.get_state()) };
+        if (_model.DropoutGenerator is { } dropout)
+            generators.Add(("dropout", dropout.get_state()));
+        TrialCheckpointFile.Write(path, header, new Dictionary<CheckpointSection, IReadOnlyList<(string Name, Tensor Value)>>
+        {
+            [CheckpointSection.Model] = _model.state_dict().Select(e => (e.Key, e.Value)).ToList(),
+            [CheckpointSection.Best] = best ?? [],
+            [CheckpointSection.UpdateRule] = rules,
+            [CheckpointSection.Generators] = generators,
+        });
+        return path;
+    }
+
+    /// <summary>
+    /// Puts this run where the checkpoint at <paramref name="path"/> left its run: model state, update-rule state and
+    /// learning rate, generators, histories and the best snapshot (into <paramref name="best"/>). Returns its header.
+    /// </summary>
+    /// <exception cref="CheckpointException">the file fails verification or was written by another run.</exception>
+    private TrialCheckpointHeader Resume(string path, CheckpointTraining training, torch.Device device, List<string> parameterNames,
+        ParameterUpdater updater, torch.Generator generator, ref List<(string Name, Tensor Value)>? best)
+    {
+        var file = TrialCheckpointFile.Open(path);
+        var header = file.Header;
+        if (!Equals(header.Model, _model.Spec))
+            throw file.Mismatch($"model {header.Model} (this run: {_model.Spec})");
+        if (header.Training.DifferenceFrom(training) is { } difference)
+            throw file.Mismatch(difference);
+        var deviceType = device.type.ToString().ToLowerInvariant();
+        if (header.DeviceType != deviceType)
+            throw file.Mismatch($"device {header.DeviceType} (this run: {deviceType}); its random generators do not carry over");
+        if (header.Epoch > _options.Epochs || header.Iteration != header.Epoch * IterationsPerEpoch)
+            throw file.Mismatch($"epoch {header.Epoch}, iteration {header.Iteration} (this run: {_options.Epochs} epochs of {IterationsPerEpoch} iterations)");
+
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        file.LoadInto(_model, CheckpointSection.Model);
+        var state = _model.state_dict();
+
+        var rules = file.ReadSection(CheckpointSection.UpdateRule);
+        for (var i = 0; i < parameterNames.Count; i++)
+        {
+            var prefix = parameterNames[i] + "/";
+            var own = rules.Where(e => e.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(e => e.Key[prefix.Length..], e => e.Value.to(device));
+            try
+            {
+                updater.Rules[i].RestoreState(own);
+            }
+            catch (ArgumentException e)
+            {
+                throw file.Mismatch(e.Message);
+            }
+        }
+        updater.SetLearningRate(header.LearningRate);
+
+        var generators = file.ReadSection(CheckpointSection.Generators);
+        if (!generators.TryGetValue("sampling", out var sampling) || generators.ContainsKey("dropout") != _model.DropoutGenerator is not null)
+            throw file.Mismatch("its generators are not this model's");
+        generator.set_state(sampling);
+        if (_model.DropoutGenerator is { } dropout)
+            dropout.set_state(generators["dropout"]);
+
+        var bestState = file.ReadSection(CheckpointSection.Best);
+        if (bestState.Count > 0)
+        {
+            if (!bestState.Keys.ToHashSet().SetEquals(state.Keys))
+                throw file.Mismatch("its best weights have other names");
+            best = state.Select(e => (e.Key, bestState[e.Key].to(e.Value.device).clone().DetachFromDisposeScope())).ToList();
+        }
+
+        _lossHistory.AddRange(header.LossHistory);
+        _trainAccHistory.AddRange(header.TrainAccHistory);
+        _valAccHistory.AddRange(header.ValAccHistory);
+        return header;
     }
 
     /// <summary>

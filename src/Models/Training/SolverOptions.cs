@@ -32,8 +32,20 @@ public sealed record SolverOptions
     /// <summary>Seeds minibatch sampling and the accuracy subsamples (the model's init and dropout get their own seed).</summary>
     public long Seed { get; init; }
 
-    /// <summary>When set, the weights are saved to best.pt in this folder whenever val accuracy reaches a new best.</summary>
+    /// <summary>
+    /// When set, the weights are saved to best.pt in this folder whenever val accuracy reaches a new best, and the trial
+    /// checkpoints (<see cref="CheckpointEvery"/>) go here as epoch-E.ckpt.
+    /// </summary>
     public string? CheckpointDirectory { get; init; }
+
+    /// <summary>
+    /// Write a trial checkpoint after every this many epochs and after the last one (0: never); needs
+    /// <see cref="CheckpointDirectory"/>. Its path comes with that epoch's <see cref="EpochReport"/>.
+    /// </summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>A trial checkpoint to continue from (null: start at epoch 0); it must come from a run with the same settings.</summary>
+    public string? ResumeFrom { get; init; }
 
     /// <summary>torch intra-op threads for this trial; null leaves the process setting alone.</summary>
     public int? Threads { get; init; }
@@ -80,6 +92,8 @@ public sealed record SolverOptions
         Require(PrintEvery >= 1, $"print_every must be at least 1 (got {PrintEvery})");
         Require(EvalBatchSize >= 1, $"eval batch size must be at least 1 (got {EvalBatchSize})");
         Require(DivergenceLoss > 0, $"divergence loss must be positive (got {DivergenceLoss})");
+        Require(CheckpointEvery >= 0, $"checkpoint_every must be 0 (never) or a number of epochs (got {CheckpointEvery})");
+        Require(CheckpointEvery == 0 || CheckpointDirectory is not null, "checkpoint_every needs a checkpoint folder to write to");
         Require(DivergenceCheckEvery >= 1, $"divergence check interval must be at least 1 step (got {DivergenceCheckEvery})");
     }
 }

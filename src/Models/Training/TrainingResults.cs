@@ -5,9 +5,10 @@ public enum TrainingStatus { Completed, Diverged, Cancelled, Failed }
 
 /// <summary>
 /// One accuracy check of the Solver: epoch 0 is the check after the first update. Loss is the mean
-/// training loss of the iterations since the previous check; Seconds is the wall time since then.
+/// training loss of the iterations since the previous check; Seconds is the wall time since then. CheckpointPath is the
+/// trial checkpoint written after this epoch, if one was.
 /// </summary>
-public sealed record EpochReport(int Epoch, double Loss, double TrainAcc, double ValAcc, double Seconds);
+public sealed record EpochReport(int Epoch, double Loss, double TrainAcc, double ValAcc, double Seconds, string? CheckpointPath = null);
 
 /// <summary>
 /// What a training run produced. The histories have one entry per accuracy check (epochs + 1 for a

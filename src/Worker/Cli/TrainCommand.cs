@@ -6,6 +6,7 @@ using Sweep.Contract.Cli;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
+using Sweep.Models.Training.Checkpoints;
 using Sweep.Search.Parameters;
 using Sweep.Search.Spaces;
 using Sweep.Worker.Training;
@@ -32,11 +33,18 @@ public static class TrainCommand
         var threads = new Option<string>("--threads") { Description = "torch intra-op threads for this run (default: torch's choice)" };
         var json = new Option<bool>("--json") { Description = "end the output with one line holding the outcome as JSON" };
         var checkpointDir = new Option<string>("--checkpoint-dir") { Description = "save the best weights (best.pt) into this folder" };
+        var checkpointEvery = new Option<string>("--checkpoint-every")
+        {
+            Description = "also write a trial checkpoint (epoch-E.ckpt) into --checkpoint-dir after every N epochs and the last (default 0: never)",
+        };
+        var resume = new Option<string>("--resume") { Description = "continue from a trial checkpoint written by a run with the same flags (--epochs may be larger)" };
         command.Options.Add(data);
         command.Options.Add(device);
         command.Options.Add(threads);
         command.Options.Add(json);
         command.Options.Add(checkpointDir);
+        command.Options.Add(checkpointEvery);
+        command.Options.Add(resume);
 
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -46,7 +54,8 @@ public static class TrainCommand
                 .Where(o => parseResult.GetValue(o.Option) is not null)
                 .ToDictionary(o => o.Parameter.Name, o => parseResult.GetValue(o.Option)!);
             var request = new TrainRequest(values, parseResult.GetValue(data), parseResult.GetValue(device),
-                parseResult.GetValue(threads), parseResult.GetValue(json), parseResult.GetValue(checkpointDir));
+                parseResult.GetValue(threads), parseResult.GetValue(json), parseResult.GetValue(checkpointDir),
+                parseResult.GetValue(checkpointEvery), parseResult.GetValue(resume));
             return Task.FromResult(Run(request, output, error, cancellationToken));
         });
         return command;
@@ -54,12 +63,13 @@ public static class TrainCommand
 
     /// <summary>The raw inputs of one `sweep train` call: the trial flags as typed, by parameter name.</summary>
     public sealed record TrainRequest(IReadOnlyDictionary<string, string> TrialValues, string? Data, string? Device,
-        string? Threads, bool Json, string? CheckpointDirectory);
+        string? Threads, bool Json, string? CheckpointDirectory, string? CheckpointEvery = null, string? ResumeFrom = null);
 
     public static int Run(TrainRequest request, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         TrialSettings settings;
         int? threads = null;
+        var checkpointEvery = 0;
         string dataDirectory;
         TorchSharp.torch.Device device;
         try
@@ -69,6 +79,12 @@ public static class TrainCommand
                 threads = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1
                     ? n
                     : throw new SweepUsageException($"threads '{text}' is not a whole number >= 1");
+            if (request.CheckpointEvery is { } every)
+                checkpointEvery = int.TryParse(every, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0
+                    ? n
+                    : throw new SweepUsageException($"checkpoint-every '{every}' is not a whole number of epochs >= 0");
+            if (checkpointEvery > 0 && string.IsNullOrWhiteSpace(request.CheckpointDirectory))
+                throw new SweepUsageException("--checkpoint-every needs --checkpoint-dir DIR to write the checkpoints to");
             device = TorchDevices.Resolve(request.Device);
             dataDirectory = NonEmpty(request.Data) ?? NonEmpty(Environment.GetEnvironmentVariable("SWEEP_DATA"))
                 ?? throw new SweepUsageException("no CIFAR-10 folder given; pass --data DIR or set SWEEP_DATA (an empty folder gets CIFAR-10 downloaded)");
@@ -90,10 +106,10 @@ public static class TrainCommand
             outcome = ModelTraining.Train(settings, dataDirectory, device, threads, request.CheckpointDirectory,
                 line => output.WriteLine(line),
                 report => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  epoch {report.Epoch}: mean loss {report.Loss:F4}, {report.Seconds:F1} s")),
-                cancellationToken);
+                    $"  epoch {report.Epoch}: mean loss {report.Loss:F4}, {report.Seconds:F1} s{(report.CheckpointPath is { } path ? $"; checkpoint {path}" : "")}")),
+                cancellationToken, checkpointEvery, NonEmpty(request.ResumeFrom));
         }
-        catch (CifarDataException e)
+        catch (Exception e) when (e is CifarDataException or CheckpointException)
         {
             error.WriteLine($"sweep train: {e.Message}");
             return ExitCodes.BadInput;

@@ -4,7 +4,10 @@ using Sweep.Worker.Isolation;
 
 namespace Sweep.Worker.Cli;
 
-/// <summary>The `sweep` commands that run TorchSharp in this process: `train` and `worker`.</summary>
+/// <summary>
+/// The `sweep` commands that run TorchSharp in this process: `train`, `worker`, and the checkpoint commands
+/// `export-weights` and `evaluate` that the coordinator's `sweep export` and `sweep test` call.
+/// </summary>
 public static class WorkerCli
 {
     public static RootCommand Build()
@@ -14,6 +17,8 @@ public static class WorkerCli
         root.Subcommands.Add(WorkerCommand.Create());
         root.Subcommands.Add(WorkerCommand.CheckData());
         root.Subcommands.Add(TrialHostCommand.Create());
+        root.Subcommands.Add(CheckpointCommands.ExportWeights());
+        root.Subcommands.Add(CheckpointCommands.Evaluate());
         return root;
     }
 

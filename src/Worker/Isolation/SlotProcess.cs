@@ -181,6 +181,8 @@ public sealed class SlotProcess : IDisposable
                     break;
                 case TrialRunReturned returned when returned.TrialId == trialId:
                     return returned.Result;
+                case TrialRunThrew { ResumeRejected: true } threw when threw.TrialId == trialId:
+                    throw new TrialResumeRejectedException(threw.Error);
                 case TrialRunThrew { Parameter: { } parameter } threw when threw.TrialId == trialId:
                     throw new TrialParameterException(parameter, threw.Error);
                 case TrialRunThrew threw when threw.TrialId == trialId:

@@ -80,9 +80,12 @@ public sealed class TrialHost(ITrialRunner runner, TextReader input, TextWriter 
         catch (Exception e)
         {
             log.WriteLine($"trial process: trial {trialId} threw {e}");
-            outcome = e is TrialParameterException configuration
-                ? new TrialRunThrew(trialId, configuration.Message, configuration.Parameter)
-                : new TrialRunThrew(trialId, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}");
+            outcome = e switch
+            {
+                TrialParameterException configuration => new TrialRunThrew(trialId, configuration.Message, configuration.Parameter),
+                TrialResumeRejectedException rejected => new TrialRunThrew(trialId, rejected.Message, ResumeRejected: true),
+                _ => new TrialRunThrew(trialId, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}"),
+            };
         }
         lock (_writeGate)
         {

@@ -40,8 +40,10 @@ public sealed record TrialEpochDone(string TrialId, TrialEpochProgress Progress)
 public sealed record TrialRunReturned(string TrialId, TrialResult Result) : ITrialHostMessage;
 
 /// <summary>Child -> worker: the trial threw; <see cref="Error"/> is "ExceptionType: first line of its message".</summary>
-/// A configuration error names its <see cref="Parameter"/>: the worker reports it as final, never retried.
-public sealed record TrialRunThrew(string TrialId, string Error, string? Parameter = null) : ITrialHostMessage;
+/// A configuration error names its <see cref="Parameter"/>: the worker reports it as final, never retried. A resume
+/// checkpoint that cannot be used sets <see cref="ResumeRejected"/> (Error is then its one-line message): the worker
+/// raises <see cref="TrialResumeRejectedException"/>.
+public sealed record TrialRunThrew(string TrialId, string Error, string? Parameter = null, bool ResumeRejected = false) : ITrialHostMessage;
 
 /// <summary>A line that is not a valid message of this protocol, or not one the receiving side accepts.</summary>
 public sealed class TrialHostProtocolException(string message) : Exception(message);
@@ -50,7 +52,7 @@ public sealed class TrialHostProtocolException(string message) : Exception(messa
 public static class TrialHostProtocol
 {
     /// <summary>Bumped whenever a message changes shape; a worker talks only to a child of its own version.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>Longest line accepted: a result with a few hundred epochs is a few kilobytes.</summary>
     public const int MaxLineLength = 1 << 20;

@@ -15,18 +15,25 @@ public static class ModelTraining
 {
     /// <summary>
     /// Trains <paramref name="settings"/> on the data in <paramref name="dataDirectory"/>. Solver lines go
-    /// to <paramref name="log"/>; <paramref name="threads"/> sets this trial's torch intra-op threads.
+    /// to <paramref name="log"/>; <paramref name="threads"/> sets this trial's torch intra-op threads. With
+    /// <paramref name="checkpointEvery"/> &gt; 0 a trial checkpoint goes to <paramref name="checkpointDirectory"/> after every
+    /// that many epochs and the last; <paramref name="resumeFrom"/> continues from one.
     /// </summary>
     /// <exception cref="CifarDataException">the data cannot be read or downloaded.</exception>
+    /// <exception cref="Models.Training.Checkpoints.CheckpointException">the resume checkpoint cannot be used.</exception>
     public static TrainingOutcome Train(TrialSettings settings, string dataDirectory, torch.Device device,
         int? threads = null, string? checkpointDirectory = null, Action<string>? log = null,
-        Action<EpochReport>? onEpoch = null, CancellationToken cancellationToken = default)
+        Action<EpochReport>? onEpoch = null, CancellationToken cancellationToken = default,
+        int checkpointEvery = 0, string? resumeFrom = null)
     {
         if (threads is { } n)
             torch.set_num_threads(n);
         var data = CifarLoader.Load(dataDirectory, settings.Data);
         using var model = ModelFactory.Create(settings.Model, device, settings.Seed);
-        var options = settings.Solver with { Threads = threads, CheckpointDirectory = checkpointDirectory, Log = log };
+        var options = settings.Solver with
+        {
+            Threads = threads, CheckpointDirectory = checkpointDirectory, Log = log, CheckpointEvery = checkpointEvery, ResumeFrom = resumeFrom,
+        };
         return new Solver(model, data, options).Train(onEpoch, cancellationToken);
     }
 }

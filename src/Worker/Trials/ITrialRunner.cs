@@ -8,7 +8,9 @@ public sealed record TrialSlot(int Index, string Device, int Threads, string Che
 /// <summary>
 /// One finished epoch, as the training thread reports it. <paramref name="CheckpointPath"/> is a file holding everything
 /// needed to continue the trial exactly after this epoch (null when no checkpoint was written for it); from then on
-/// the receiver owns the file and deletes it when done with it.
+/// the receiver owns the file and deletes it when done with it. The file is a trial checkpoint
+/// (<see cref="Models.Training.Checkpoints.TrialCheckpointFile"/>, docs/checkpoint-format.md), named epoch-E.ckpt in the
+/// trial's checkpoint folder.
 /// </summary>
 public sealed record TrialEpochProgress(int Epoch, double Loss, double TrainAcc, double ValAcc, double Seconds, string? CheckpointPath = null);
 
@@ -29,9 +31,19 @@ public sealed record TrialRunOptions(string? ResumeFrom = null, int CheckpointEv
 /// returning a result with status cancelled, frees every tensor and device buffer of the trial before it
 /// returns. A <see cref="Search.Parameters.TrialParameterException"/> means the trial's configuration is wrong: it is
 /// reported as final and never retried. Anything else it throws is worth a retry (the coordinator counts it against
-/// the spec's max_retries).
+/// the spec's max_retries), except <see cref="TrialResumeRejectedException"/>: the checkpoint in
+/// <see cref="TrialRunOptions.ResumeFrom"/> is missing, fails verification (truncated, checksum, format version) or
+/// was written by another trial or device. The runner throws it before training anything and never falls back to epoch 0
+/// by itself, so the caller decides: journal "restart from epoch 0" and run the trial again with
+/// <see cref="TrialRunOptions.Fresh"/> resume (no retry counted).
 /// </summary>
 public interface ITrialRunner
 {
     TrialResult Run(TrialSpec trial, TrialSlot slot, TrialRunOptions options, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation);
 }
+
+/// <summary>
+/// The resume checkpoint of a trial cannot be used (<see cref="TrialRunOptions.ResumeFrom"/>): the message is one line
+/// naming the file and the problem. Nothing was trained; run the trial again from epoch 0.
+/// </summary>
+public sealed class TrialResumeRejectedException(string message) : Exception(message);

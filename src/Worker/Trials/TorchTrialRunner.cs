@@ -3,6 +3,7 @@ using Sweep.Contract.Security;
 using Sweep.Models.Data;
 using Sweep.Models.Runtime;
 using Sweep.Models.Training;
+using Sweep.Models.Training.Checkpoints;
 using Sweep.Search.Parameters;
 using Sweep.Search.Spaces;
 using Sweep.Search.Trials;
@@ -16,8 +17,8 @@ namespace Sweep.Worker.Trials;
 /// Runs a trial for real: maps its parameters to model and solver settings (<see cref="TrialSettings"/>) and
 /// trains it with <see cref="ModelTraining"/> (model built on the slot's device from the trial
 /// seed, Solver) on the CIFAR-10 data this process loaded once (the loader caches it; every trial gets views of
-/// the same tensors). The best-val weights go to a per-trial checkpoint folder; every tensor the trial made is
-/// freed (dispose scope) before it returns.
+/// the same tensors). The best-val weights (best.pt) and the trial checkpoints that <see cref="TrialRunOptions"/> asks for
+/// (epoch-E.ckpt) go to a per-trial checkpoint folder; every tensor the trial made is freed (dispose scope) before it returns.
 /// </summary>
 public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
 {
@@ -51,10 +52,17 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         TrainingOutcome outcome;
         using (torch.NewDisposeScope())
         {
-            outcome = ModelTraining.Train(settings, dataDirectory, device, slot.Threads,
-                TrialCheckpoints.FolderOf(slot.CheckpointDirectory, trial.TrialId), log: null,
-                report => onEpoch(new TrialEpochProgress(report.Epoch, report.Loss, report.TrainAcc, report.ValAcc, report.Seconds)),
-                cancellation);
+            try
+            {
+                outcome = ModelTraining.Train(settings, dataDirectory, device, slot.Threads,
+                    TrialCheckpoints.FolderOf(slot.CheckpointDirectory, trial.TrialId), log: null,
+                    report => onEpoch(new TrialEpochProgress(report.Epoch, report.Loss, report.TrainAcc, report.ValAcc, report.Seconds, report.CheckpointPath)),
+                    cancellation, options.CheckpointEvery, options.ResumeFrom);
+            }
+            catch (CheckpointException e) when (options.ResumeFrom is not null)
+            {
+                throw new TrialResumeRejectedException(e.Message);
+            }
         }
         if (device.type == DeviceType.CUDA)
             torch.cuda.synchronize(device);

@@ -54,11 +54,11 @@ public class TrainCommandTests
             Assert.Contains(parameter.FlagName, output);
             Assert.Contains(parameter.Rules[0].DefaultText, output);
         }
-        foreach (var flag in new[] { "--data", "--device", "--threads", "--json", "--checkpoint-dir" })
+        foreach (var flag in new[] { "--data", "--device", "--threads", "--json", "--checkpoint-dir", "--checkpoint-every", "--resume" })
             Assert.Contains(flag, output);
         // Every trial flag maps back to a table parameter of the same name.
         var trialFlags = TrainCommand.Create().Options.Select(o => o.Name)
-            .Where(n => n is not ("--data" or "--device" or "--threads" or "--json" or "--checkpoint-dir")).Order();
+            .Where(n => n is not ("--data" or "--device" or "--threads" or "--json" or "--checkpoint-dir" or "--checkpoint-every" or "--resume")).Order();
         Assert.Equal(TrialParameters.All.Select(p => p.FlagName).Order(), trialFlags);
     }
 
@@ -103,5 +103,41 @@ public class TrainCommandTests
         Assert.InRange(root.GetProperty("best_epoch").GetInt32(), 0, 2);
         Assert.True(root.GetProperty("final_loss").GetDouble() > 0);
         Assert.True(root.GetProperty("seconds").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void A_run_resumed_from_its_checkpoint_ends_with_the_same_outcome_and_bad_checkpoint_flags_are_one_line_errors()
+    {
+        var folder = Directory.CreateTempSubdirectory("sweep-train-resume-").FullName;
+        try
+        {
+            string[] flags = ["--data", RepoPaths.CifarDirectory(), "--model", "fc", "--hidden-dims", "40", "--normalization", "batchnorm",
+                "--dropout", "0.2", "--num-train", "200", "--epochs", "3", "--batch-size", "50", "--update-rule", "adam", "--seed", "3",
+                "--threads", "1", "--json"];
+            var whole = Run(["train", .. flags, "--checkpoint-dir", Path.Combine(folder, "whole"), "--checkpoint-every", "2"]);
+            Assert.True(whole.Exit == 0, whole.Error);
+            Assert.Contains("; checkpoint " + Path.Combine(folder, "whole", "epoch-2.ckpt"), whole.Output);
+            Assert.True(File.Exists(Path.Combine(folder, "whole", "epoch-3.ckpt")));
+            Assert.False(File.Exists(Path.Combine(folder, "whole", "epoch-1.ckpt")));
+
+            var resumed = Run(["train", .. flags, "--checkpoint-dir", Path.Combine(folder, "resumed"), "--resume", Path.Combine(folder, "whole", "epoch-2.ckpt")]);
+            Assert.True(resumed.Exit == 0, resumed.Error);
+            Assert.Contains("resumed from ", resumed.Output);
+            static string Outcome(string output) => string.Join(",", JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]).RootElement
+                .EnumerateObject().Where(p => p.Name is not ("seconds" or "checkpoint_path")).Select(p => p.ToString()));
+            Assert.Equal(Outcome(whole.Output), Outcome(resumed.Output));
+
+            AssertBadInput(Run(["train", .. flags, "--checkpoint-every", "1"]), "--checkpoint-every needs --checkpoint-dir");
+            AssertBadInput(Run(["train", .. flags, "--checkpoint-every", "-1", "--checkpoint-dir", folder]), "checkpoint-every '-1'");
+            AssertBadInput(Run(["train", .. flags, "--resume", Path.Combine(folder, "none.ckpt")]), "cannot be read");
+            var otherSeed = (string[])flags.Clone();
+            otherSeed[Array.IndexOf(flags, "--seed") + 1] = "4";
+            AssertBadInput(Run(["train", .. otherSeed, "--resume", Path.Combine(folder, "whole", "epoch-2.ckpt")]),
+                "was written by another run (seed 3 (this run: 4))");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

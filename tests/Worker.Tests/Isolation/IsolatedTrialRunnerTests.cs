@@ -82,6 +82,32 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
     }
 
     [Fact]
+    public void A_child_writes_checkpoints_the_worker_reads_resumes_from_one_and_rejects_a_corrupt_one()
+    {
+        using var runner = StartRunner();
+        var epochs = new List<TrialEpochProgress>();
+        var whole = runner.Run(Trial("s1-t0001", epochs: 2, numTrain: 200), Slot, new TrialRunOptions(CheckpointEvery: 1), epochs.Add, CancellationToken.None);
+        Assert.Equal(TrialStatus.Completed, whole.Status);
+        var first = epochs.Single(e => e.Epoch == 1).CheckpointPath!;
+        var header = Sweep.Models.Training.Checkpoints.TrialCheckpointFile.Open(first).Header;
+        Assert.Equal(1, header.Epoch);
+        Assert.Equal(whole.ValAccHistory.Take(2), header.ValAccHistory);
+
+        var resumed = runner.Run(Trial("s1-t0001", epochs: 2, numTrain: 200), Slot, new TrialRunOptions(first), _ => { }, CancellationToken.None);
+        Assert.Equal(whole.ValAccHistory.ToArray(), resumed.ValAccHistory.ToArray());
+        Assert.Equal(whole.FinalLoss, resumed.FinalLoss);
+
+        var bytes = File.ReadAllBytes(first);
+        bytes[bytes.Length / 3] ^= 0x10;
+        File.WriteAllBytes(first, bytes);
+        var rejected = Assert.Throws<TrialResumeRejectedException>(() =>
+            runner.Run(Trial("s1-t0001", epochs: 2, numTrain: 200), Slot, new TrialRunOptions(first), _ => { }, CancellationToken.None));
+        Assert.Contains("SHA-256", rejected.Message);
+        // The child is still there for the next trial.
+        Assert.False(HasExited(runner.ProcessIds[0]));
+    }
+
+    [Fact]
     public void A_child_that_cannot_load_the_data_fails_the_start_with_its_one_line_error()
     {
         var empty = Directory.CreateTempSubdirectory("sweep-nodata-");

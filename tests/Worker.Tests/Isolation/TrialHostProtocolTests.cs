@@ -24,6 +24,7 @@ public sealed class TrialHostProtocolTests
         { "epoch", TrialHostProtocol.Encode(new TrialEpochDone("s2-t0003", new TrialEpochProgress(1, 1.9, 0.3, 0.35, 4.5, "/tmp/ckpt/s2-t0003/epoch-1.ckpt"))) },
         { "result", TrialHostProtocol.Encode(new TrialRunReturned("s2-t0003", Result)) },
         { "error", TrialHostProtocol.Encode(new TrialRunThrew("s2-t0003", "InvalidOperationException: boom")) },
+        { "error", TrialHostProtocol.Encode(new TrialRunThrew("s2-t0003", "checkpoint /tmp/ckpt/s2-t0003/epoch-2.ckpt is corrupt: ...", ResumeRejected: true)) },
     };
 
     [Theory]

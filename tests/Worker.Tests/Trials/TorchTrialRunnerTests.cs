@@ -55,6 +55,54 @@ public sealed class TorchTrialRunnerTests : IDisposable
         Assert.Equal(first.FinalLoss, second.FinalLoss);
     }
 
+    [Fact]
+    public void Checkpoints_every_epoch_hand_their_paths_over_and_a_resumed_run_ends_as_the_uninterrupted_one()
+    {
+        var runner = TorchTrialRunner.Create(RepoPaths.CifarDirectory());
+        var slot = new TrialSlot(0, "cpu", 1, _checkpoints);
+        var epochs = new List<TrialEpochProgress>();
+        var whole = runner.Run(Trial(epochs: 3), slot, new TrialRunOptions(CheckpointEvery: 1), epochs.Add, CancellationToken.None);
+
+        Assert.Equal([null, "epoch-1.ckpt", "epoch-2.ckpt", "epoch-3.ckpt"], epochs.Select(e => e.CheckpointPath is { } p ? Path.GetFileName(p) : null));
+        var folder = Path.Combine(_checkpoints, "s1-t0001");
+        Assert.All(epochs.Skip(1), e => Assert.Equal(folder, Path.GetDirectoryName(e.CheckpointPath)));
+        // The receiver owns the files: move the one to resume from out of the trial folder, as a coordinator would keep it.
+        var resumeFrom = Path.Combine(_checkpoints, "kept.ckpt");
+        File.Move(epochs[1].CheckpointPath!, resumeFrom);
+
+        var resumedEpochs = new List<TrialEpochProgress>();
+        var resumed = runner.Run(Trial(epochs: 3), slot, new TrialRunOptions(resumeFrom, CheckpointEvery: 1), resumedEpochs.Add, CancellationToken.None);
+        Assert.Equal([2, 3], resumedEpochs.Select(e => e.Epoch));
+        Assert.Equal(whole.ValAccHistory.ToArray(), resumed.ValAccHistory.ToArray());
+        Assert.Equal(whole.TrainAccHistory.ToArray(), resumed.TrainAccHistory.ToArray());
+        Assert.Equal(whole.FinalLoss, resumed.FinalLoss);
+        Assert.Equal(whole.BestValAcc, resumed.BestValAcc);
+        Assert.Equal(whole.BestEpoch, resumed.BestEpoch);
+        Assert.Equal(epochs[^1].Loss, resumedEpochs[^1].Loss);
+    }
+
+    [Fact]
+    public void A_resume_file_that_fails_verification_is_rejected_before_training()
+    {
+        var runner = TorchTrialRunner.Create(RepoPaths.CifarDirectory());
+        var slot = new TrialSlot(0, "cpu", 1, _checkpoints);
+        var epochs = new List<TrialEpochProgress>();
+        runner.Run(Trial(epochs: 1), slot, new TrialRunOptions(CheckpointEvery: 1), epochs.Add, CancellationToken.None);
+        var path = epochs[^1].CheckpointPath!;
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+
+        var reported = new List<TrialEpochProgress>();
+        var rejected = Assert.Throws<TrialResumeRejectedException>(() =>
+            runner.Run(Trial(epochs: 2), slot, new TrialRunOptions(path, 1), reported.Add, CancellationToken.None));
+        Assert.Contains("truncated", rejected.Message);
+        Assert.DoesNotContain('\n', rejected.Message);
+        Assert.Empty(reported);
+        var missing = Assert.Throws<TrialResumeRejectedException>(() =>
+            runner.Run(Trial(epochs: 2), slot, new TrialRunOptions(Path.Combine(_checkpoints, "none.ckpt"), 1), _ => { }, CancellationToken.None));
+        Assert.Contains("cannot be read", missing.Message);
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_checkpoints))

@@ -37,6 +37,13 @@ public sealed class ParameterUpdater : IDisposable
             rule.LearningRate *= factor;
     }
 
+    /// <summary>Sets every rule's learning rate (a resumed Solver continues with the decayed rate it saved).</summary>
+    public void SetLearningRate(double learningRate)
+    {
+        foreach (var (_, rule) in _entries)
+            rule.LearningRate = learningRate;
+    }
+
     public void Dispose()
     {
         foreach (var (_, rule) in _entries)

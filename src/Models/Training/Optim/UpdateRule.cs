@@ -33,6 +33,42 @@ public abstract class UpdateRule : IDisposable
     public abstract void Dispose();
 
     /// <summary>
+    /// The rule's per-parameter state by the seeds' config names (velocity, cache, m, v; Adam's t as a 0-dim int64
+    /// tensor): the rule's own tensors, not copies, and none before the first update. A trial checkpoint saves them.
+    /// </summary>
+    public virtual IReadOnlyList<(string Name, Tensor Value)> State() => [];
+
+    /// <summary>
+    /// Replaces the state with copies of <paramref name="state"/> (names as <see cref="State"/> gives them, tensors on
+    /// the parameter's device), so that the next update continues exactly where the saved rule stopped.
+    /// </summary>
+    /// <exception cref="ArgumentException">a name this rule does not keep.</exception>
+    public void RestoreState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        foreach (var name in state.Keys)
+            if (!StateNames.Contains(name))
+                throw new ArgumentException($"update rule {GetType().Name} keeps no state '{name}'");
+        foreach (var name in StateNames)
+            SetState(name, state.TryGetValue(name, out var value) ? value : null);
+    }
+
+    /// <summary>The names <see cref="State"/> may hold.</summary>
+    protected virtual IReadOnlyList<string> StateNames => [];
+
+    /// <summary>Sets (a copy of) one state entry, or clears it when <paramref name="value"/> is null.</summary>
+    protected virtual void SetState(string name, Tensor? value) { }
+
+    /// <summary>Replaces <paramref name="current"/> with a copy of <paramref name="value"/> (or nothing), disposing the old one.</summary>
+    protected static Tensor? Replace(Tensor? current, Tensor? value)
+    {
+        current?.Dispose();
+        return value is null ? null : Own(value);
+    }
+
+    /// <summary>Adam's step count as a state tensor (int64, 0-dim, on the CPU).</summary>
+    protected static Tensor CountTensor(long count) => torch.tensor(count).DetachFromDisposeScope();
+
+    /// <summary>
     /// A fresh rule with the seeds' defaults for everything but the learning rate and momentum
     /// (momentum is used by sgd_momentum and sgd_nesterov_momentum only).
     /// </summary>
@@ -116,6 +152,12 @@ public sealed class SgdMomentum : UpdateRule
     }
 
     public override void Dispose() => _velocity?.Dispose();
+
+    public override IReadOnlyList<(string Name, Tensor Value)> State() => _velocity is null ? [] : [("velocity", _velocity)];
+
+    protected override IReadOnlyList<string> StateNames => ["velocity"];
+
+    protected override void SetState(string name, Tensor? value) => _velocity = Replace(_velocity, value);
 }
 
 /// <summary>v_old = v; v = mu * v - lr * dw; w += -mu * v_old + (1 + mu) * v (the ECE rule).</summary>
@@ -142,6 +184,12 @@ public sealed class SgdNesterovMomentum : UpdateRule
     }
 
     public override void Dispose() => _velocity?.Dispose();
+
+    public override IReadOnlyList<(string Name, Tensor Value)> State() => _velocity is null ? [] : [("velocity", _velocity)];
+
+    protected override IReadOnlyList<string> StateNames => ["velocity"];
+
+    protected override void SetState(string name, Tensor? value) => _velocity = Replace(_velocity, value);
 }
 
 /// <summary>cache = beta * cache + (1 - beta) * dw^2; w -= lr * dw / (sqrt(cache) + eps).</summary>
@@ -170,6 +218,12 @@ public sealed class RmsProp : UpdateRule
     }
 
     public override void Dispose() => _cache?.Dispose();
+
+    public override IReadOnlyList<(string Name, Tensor Value)> State() => _cache is null ? [] : [("cache", _cache)];
+
+    protected override IReadOnlyList<string> StateNames => ["cache"];
+
+    protected override void SetState(string name, Tensor? value) => _cache = Replace(_cache, value);
 }
 
 /// <summary>
@@ -180,6 +234,7 @@ public sealed class Adam : UpdateRule
 {
     private Tensor? _m;
     private Tensor? _v;
+    private Tensor? _t; // T as a tensor, made for State() and kept until the next call or Dispose
 
     public Adam(double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8,
         Tensor? m = null, Tensor? v = null, long t = 0) : base(learningRate)
@@ -222,5 +277,29 @@ public sealed class Adam : UpdateRule
     {
         _m?.Dispose();
         _v?.Dispose();
+        _t?.Dispose();
+    }
+
+    public override IReadOnlyList<(string Name, Tensor Value)> State()
+    {
+        if (_m is null || _v is null)
+            return [];
+        _t?.Dispose();
+        _t = CountTensor(T);
+        return [("m", _m), ("v", _v), ("t", _t)];
+    }
+
+    protected override IReadOnlyList<string> StateNames => ["m", "v", "t"];
+
+    protected override void SetState(string name, Tensor? value)
+    {
+        switch (name)
+        {
+            case "m": _m = Replace(_m, value); break;
+            case "v": _v = Replace(_v, value); break;
+            default:
+                T = value is null ? 0 : value.item<long>();
+                break;
+        }
     }
 }
