@@ -17,7 +17,7 @@ namespace Sweep.Coordinator.Actors;
 /// for them, cancelling timed-out runs), re-queues the trials of workers that become unreachable or leave,
 /// acknowledges results (ignoring late and duplicate ones) and answers status queries.
 /// </summary>
-public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
+public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTimers
 {
     private readonly SweepSpec? _startSpec;
     private readonly CoordinatorSettings _settings;
@@ -30,10 +30,13 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     private int _eventsSinceSnapshot;
 
     /// <param name="startSpec">The sweep to start when the journal is empty; null to only resume.</param>
-    public SweepCoordinator(SweepSpec? startSpec, CoordinatorSettings settings)
+    /// <param name="checkpoints">Where trial checkpoints are stored; null: no checkpoints, every run starts at epoch 0.</param>
+    public SweepCoordinator(SweepSpec? startSpec, CoordinatorSettings settings, CheckpointStore? checkpoints = null)
     {
         _startSpec = startSpec;
         _settings = settings;
+        _checkpoints = checkpoints;
+        ReceiveCheckpointTransfers();
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -71,8 +74,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings) =>
-        Akka.Actor.Props.Create(() => new SweepCoordinator(startSpec, settings));
+    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings, CheckpointStore? checkpoints = null) =>
+        Akka.Actor.Props.Create(() => new SweepCoordinator(startSpec, settings, checkpoints));
 
     private sealed record CheckTimeouts
     {
@@ -84,6 +87,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartPeriodicTimer("timeouts", CheckTimeouts.Instance, _settings.TimeoutCheckInterval);
+        StartCheckpointHousekeeping();
         base.PreStart();
     }
 
@@ -249,7 +253,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         PersistThen(events, () =>
         {
             foreach (var dispatched in events.OfType<TrialDispatched>())
-                worker.Actor.Tell(new AssignTrial(_state.GetTrial(dispatched.TrialId).Spec));
+                Assign(worker, dispatched);
         });
     }
 

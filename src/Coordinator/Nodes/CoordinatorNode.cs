@@ -47,7 +47,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
                 cluster.Join(cluster.SelfAddress);
             await ClusterJoin.WaitUntilUpAsync(system, options.SeedNodes, joinTimeout);
             system.ActorOf(ClusterSingletonManager.Props(
-                    SweepCoordinator.Props(spec, settings),
+                    SweepCoordinator.Props(spec, settings, new CheckpointStore(CheckpointStore.DirectoryFor(journal, settings.CheckpointStore))),
                     PoisonPill.Instance,
                     CoordinatorSingleton.ManagerSettings(system)),
                 CoordinatorSingleton.ManagerName);

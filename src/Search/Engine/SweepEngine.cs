@@ -174,7 +174,8 @@ public sealed class SweepEngine
     {
         if (state.Spec is not { } spec || !spec.CheckpointPolicy.Enabled || state.FindTrial(trialId) is null) return [];
         var candidates = new List<string> { trialId };
-        if (spec.CheckpointPolicy.ContinueCarryOver && CarryOverSource(state, trialId) is { } source) candidates.Add(source);
+        // keep = none deletes a finished trial's checkpoint, so a carried config has nothing to continue from.
+        if (spec.CheckpointPolicy is { ContinueCarryOver: true, Keep: CheckpointKeep.Latest } && CarryOverSource(state, trialId) is { } source) candidates.Add(source);
         return candidates;
     }
 
