@@ -138,7 +138,7 @@ public sealed class Leaderboard
     {
         var builder = new StringBuilder();
         string[] header = ["rank", "trial_id", "stage", "best_val_acc", "best_epoch", "final_train_acc", "epochs", "status", "seconds", "worker",
-            "slot", "attempts", "started_at", "finished_at", .. ParamColumns, "train_acc_history", "val_acc_history", "loss_history", "error", "resumed_from"];
+            "slot", "attempts", "started_at", "finished_at", .. ParamColumns, "train_acc_history", "val_acc_history", "loss_history", "resumed_from", "error"];
         builder.AppendLine(string.Join(",", header.Select(Quote)));
         foreach (var r in Rows)
         {
@@ -150,7 +150,7 @@ public sealed class Leaderboard
                 r.Slot?.ToString(CultureInfo.InvariantCulture) ?? "", r.Attempts.ToString(CultureInfo.InvariantCulture),
                 Timestamp(r.StartedAt), Timestamp(r.FinishedAt),
                 .. ParamColumns.Select(c => ParamText(r, c)), History(r.TrainAccHistory), History(r.ValAccHistory), History(r.LossHistory),
-                r.Error ?? "", r.ResumedFrom ?? ""];
+                r.ResumedFrom ?? "", r.Error ?? ""];
             builder.AppendLine(string.Join(",", cells.Select(Quote)));
         }
         return builder.ToString();
