@@ -132,6 +132,35 @@ public sealed class ResumeClusterTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task A_trial_running_when_the_coordinator_stopped_resumes_from_its_stored_epoch_under_the_next_coordinator()
+    {
+        var spec = OneStage(trials: 1, epochs: 5);
+        var first = await StartCoordinator(spec);
+        var doomedRunner = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(600));
+        var doomed = await StartWorker(first, doomedRunner, "doomed", Crash, track: false);
+        var (trialId, storedEpoch) = await WaitForStoredCheckpoint(first, doomed.WorkerId, epoch: 2);
+        // Everything stops: the worker crashes, then the coordinator goes away.
+        await doomed.System.Terminate();
+        _nodes.Remove(first);
+        await first.DisposeAsync();
+
+        // A new coordinator recovers the sweep from the journal and the checkpoint from the store beside it.
+        var second = await CoordinatorNode.StartAsync(ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), _journal.Location,
+            null, CoordinatorSettings.Create(SweepConfig.Reference()), JoinTimeout);
+        _nodes.Add(second);
+        var survivorRunner = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(50));
+        await StartWorker(second, survivorRunner, "survivor");
+        await SweepStatusPolling.WaitFor(second, s => s.Progress.IsCompleted, TimeSpan.FromSeconds(60));
+
+        var resumedAt = Assert.Single(survivorRunner.Resumes).Epoch;
+        Assert.True(resumedAt >= storedEpoch);
+        Assert.Equal(Enumerable.Range(resumedAt + 1, 5 - resumedAt), survivorRunner.TrainedEpochs.Select(e => e.Epoch));
+        var state = await JournalReader.ReadStateAsync(_journal.Location, TimeSpan.FromSeconds(30));
+        Assert.Equal(new ResumePoint(trialId, resumedAt), state.GetTrial(trialId).ResumedFrom);
+        Assert.Equal(5, state.GetTrial(trialId).Result!.EpochsRun);
+    }
+
+    [Fact]
     public async Task A_corrupt_stored_checkpoint_restarts_the_trial_from_epoch_0_with_a_journaled_warning()
     {
         var spec = OneStage(trials: 1, epochs: 5);
