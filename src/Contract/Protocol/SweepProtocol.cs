@@ -30,8 +30,12 @@ public sealed record RegistrationRequired(string WorkerId) : ISweepWire;
 /// </summary>
 public sealed record RequestTrials(string WorkerId, int FreeSlots, long AssignmentsReceived) : ISweepWire;
 
-/// <summary>Coordinator -> worker: run this trial in one free slot.</summary>
-public sealed record AssignTrial(TrialSpec Trial) : ISweepWire;
+/// <summary>
+/// Coordinator -> worker: run this trial in one free slot, writing a checkpoint after every
+/// <paramref name="CheckpointEvery"/>-th epoch and the last (0: none). With <paramref name="Resume"/>, the run continues from
+/// that stored checkpoint: the worker first fetches it with <see cref="CheckpointChunkRequest"/>s.
+/// </summary>
+public sealed record AssignTrial(TrialSpec Trial, int CheckpointEvery = 0, CheckpointOffer? Resume = null) : ISweepWire;
 
 /// <summary>Worker -> coordinator: an assignment arrived with no free slot (a race after a coordinator restart); re-queue it.</summary>
 public sealed record TrialRejected(string WorkerId, string TrialId) : ISweepWire;
@@ -73,3 +77,54 @@ public sealed record CoordinatorUnavailable(DateTimeOffset Since, string Reason)
 
 /// <summary>The coordinator's snapshot: the whole sweep state, saved every few hundred events so recovery stays fast.</summary>
 public sealed record CoordinatorSnapshot(SweepState State) : ISweepWire;
+
+/// <summary>
+/// A stored checkpoint a run continues from: <paramref name="FromTrialId"/>'s state after <paramref name="Epoch"/>,
+/// <paramref name="TotalLength"/> bytes whose SHA-256 (lower-case hex) is <paramref name="Sha256"/>.
+/// </summary>
+public sealed record CheckpointOffer(string FromTrialId, int Epoch, long TotalLength, string Sha256);
+
+/// <summary>
+/// One piece of a checkpoint file, <see cref="Data"/> at <paramref name="Offset"/> of <paramref name="TotalLength"/> bytes
+/// whose SHA-256 is <paramref name="Sha256"/>. Worker -> coordinator: an upload of <paramref name="TrialId"/>'s checkpoint
+/// after <paramref name="Epoch"/>, each answered by a <see cref="CheckpointChunkAck"/>. Coordinator -> worker: the answer to a
+/// <see cref="CheckpointChunkRequest"/>. <paramref name="WorkerId"/> names the worker either way. Pieces stay well below
+/// remoting's frame limit (<see cref="MaxData"/>).
+/// </summary>
+public sealed record CheckpointChunk(string WorkerId, string TrialId, int Epoch, long Offset, long TotalLength, string Sha256, byte[] Data) : ISweepWire
+{
+    /// <summary>Bytes per chunk senders use: 64 KiB, about 87 KB as base64 JSON.</summary>
+    public const int ChunkBytes = 64 * 1024;
+
+    /// <summary>The most a receiver accepts in one chunk.</summary>
+    public const int MaxData = 2 * ChunkBytes;
+
+    /// <summary>The largest checkpoint file a receiver accepts (the FC [600]x4 net with Adam state is about 40 MB).</summary>
+    public const long MaxTotalLength = 4L * 1024 * 1024 * 1024;
+
+    public bool Equals(CheckpointChunk? other) =>
+        other is not null && WorkerId == other.WorkerId && TrialId == other.TrialId && Epoch == other.Epoch && Offset == other.Offset &&
+        TotalLength == other.TotalLength && Sha256 == other.Sha256 && Data.AsSpan().SequenceEqual(other.Data);
+
+    public override int GetHashCode() => HashCode.Combine(TrialId, Epoch, Offset, Data.Length);
+}
+
+/// <summary>
+/// Coordinator -> worker: the store holds the first <paramref name="Received"/> bytes of the upload of
+/// <paramref name="TrialId"/>'s checkpoint after <paramref name="Epoch"/>; the next chunk starts there. Not
+/// <paramref name="Accepted"/>: the coordinator does not want this checkpoint (stale, refused or corrupt); stop sending it.
+/// </summary>
+public sealed record CheckpointChunkAck(string TrialId, int Epoch, long Received, bool Accepted = true) : ISweepWire;
+
+/// <summary>
+/// Worker -> coordinator: send the piece of the offered checkpoint (<see cref="CheckpointOffer"/>) of the assigned trial
+/// <paramref name="TrialId"/> that starts at <paramref name="Offset"/>; everything before it arrived. An offset at the end
+/// says the transfer is complete.
+/// </summary>
+public sealed record CheckpointChunkRequest(string WorkerId, string TrialId, int Epoch, long Offset) : ISweepWire;
+
+/// <summary>
+/// Coordinator -> worker: the checkpoint offered for <paramref name="TrialId"/> can no longer be sent (the coordinator
+/// restarted, or the run is no longer the worker's); drop the assignment.
+/// </summary>
+public sealed record CheckpointUnavailable(string TrialId, int Epoch) : ISweepWire;

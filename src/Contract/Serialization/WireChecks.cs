@@ -20,8 +20,14 @@ internal static class WireChecks
             TrialErrored errored => errored.TrialId,
             TrialOutcomeAcknowledged acknowledged => acknowledged.TrialId,
             CancelTrial cancel => cancel.TrialId,
+            CheckpointChunk chunk => chunk.TrialId,
+            CheckpointChunkAck ack => ack.TrialId,
+            CheckpointChunkRequest request => request.TrialId,
+            CheckpointUnavailable unavailable => unavailable.TrialId,
             _ => null,
         };
+        if (message is AssignTrial { Resume: { } offer } && !TrialIds.IsValid(offer.FromTrialId))
+            throw new SerializationException($"sweep-json: assign-trial offers the checkpoint of an invalid trial id {TrialIds.Describe(offer.FromTrialId)}");
         if (trialId is not null && !TrialIds.IsValid(trialId))
             throw new SerializationException($"sweep-json: {WireManifests.NameOf(message.GetType())} carries an invalid trial id {TrialIds.Describe(trialId)}");
         return message;

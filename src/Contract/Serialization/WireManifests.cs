@@ -27,6 +27,10 @@ public static class WireManifests
         ["get-sweep-status"] = typeof(GetSweepStatus),
         ["sweep-status"] = typeof(SweepStatus),
         ["coordinator-unavailable"] = typeof(CoordinatorUnavailable),
+        ["checkpoint-chunk"] = typeof(CheckpointChunk),
+        ["checkpoint-chunk-ack"] = typeof(CheckpointChunkAck),
+        ["checkpoint-chunk-request"] = typeof(CheckpointChunkRequest),
+        ["checkpoint-unavailable"] = typeof(CheckpointUnavailable),
         // snapshot
         ["coordinator-snapshot"] = typeof(CoordinatorSnapshot),
         // journal events (the search library's)
@@ -39,6 +43,9 @@ public static class WireManifests
         ["trial-requeued"] = typeof(TrialRequeued),
         ["stage-completed"] = typeof(StageCompleted),
         ["sweep-completed"] = typeof(SweepCompleted),
+        ["trial-checkpointed"] = typeof(TrialCheckpointed),
+        ["trial-resumed"] = typeof(TrialResumed),
+        ["checkpoint-discarded"] = typeof(CheckpointDiscarded),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<Type, string> NamesByType =

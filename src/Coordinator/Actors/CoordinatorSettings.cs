@@ -11,7 +11,7 @@ namespace Sweep.Coordinator.Actors;
 /// </summary>
 public sealed class CoordinatorSettings
 {
-    public CoordinatorSettings(int snapshotEvery, TimeSpan timeoutCheckInterval)
+    public CoordinatorSettings(int snapshotEvery, TimeSpan timeoutCheckInterval, string checkpointStore = "")
     {
         if (snapshotEvery < 1)
             throw new ArgumentOutOfRangeException(nameof(snapshotEvery), snapshotEvery, "sweep.coordinator.snapshot-every must be at least 1");
@@ -19,7 +19,11 @@ public sealed class CoordinatorSettings
             throw new ArgumentOutOfRangeException(nameof(timeoutCheckInterval), timeoutCheckInterval, "sweep.coordinator.timeout-check-interval must be positive");
         SnapshotEvery = snapshotEvery;
         TimeoutCheckInterval = timeoutCheckInterval;
+        CheckpointStore = checkpointStore?.Trim() ?? "";
     }
+
+    /// <summary>The folder trial checkpoints are stored in; empty: beside the journal (see Persistence.CheckpointStore.DirectoryFor).</summary>
+    public string CheckpointStore { get; }
 
     /// <summary>Journal events between two snapshots of the sweep state.</summary>
     public int SnapshotEvery { get; }
@@ -34,10 +38,13 @@ public sealed class CoordinatorSettings
     public static CoordinatorSettings Create(Config config)
     {
         var section = config.GetConfig("sweep.coordinator") ?? throw new ArgumentException("the configuration has no sweep.coordinator section", nameof(config));
-        return new CoordinatorSettings(section.GetInt("snapshot-every"), section.GetTimeSpan("timeout-check-interval", null, allowInfinite: false));
+        return new CoordinatorSettings(section.GetInt("snapshot-every"), section.GetTimeSpan("timeout-check-interval", null, allowInfinite: false),
+            section.GetString("checkpoint-store", ""));
     }
 
-    public CoordinatorSettings WithSnapshotEvery(int snapshotEvery) => new(snapshotEvery, TimeoutCheckInterval);
+    public CoordinatorSettings WithSnapshotEvery(int snapshotEvery) => new(snapshotEvery, TimeoutCheckInterval, CheckpointStore);
 
-    public CoordinatorSettings WithTimeoutCheckInterval(TimeSpan interval) => new(SnapshotEvery, interval);
+    public CoordinatorSettings WithTimeoutCheckInterval(TimeSpan interval) => new(SnapshotEvery, interval, CheckpointStore);
+
+    public CoordinatorSettings WithCheckpointStore(string folder) => new(SnapshotEvery, TimeoutCheckInterval, folder);
 }

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Pattern;
 using Sweep.Contract.Protocol;
+using Sweep.Coordinator.Persistence;
 using Sweep.Search.Specs;
 
 namespace Sweep.Coordinator.Actors;
@@ -23,9 +24,9 @@ public sealed class CoordinatorSupervisor : ReceiveActor
     private DateTimeOffset? _failingSince;
     private string _lastError = "";
 
-    public CoordinatorSupervisor(SweepSpec? startSpec, CoordinatorSettings settings, CoordinatorRestartSettings restart)
+    public CoordinatorSupervisor(SweepSpec? startSpec, CoordinatorSettings settings, CoordinatorRestartSettings restart, CheckpointStore? checkpoints = null)
     {
-        var coordinator = SweepCoordinator.Props(startSpec, settings, restart, Self);
+        var coordinator = SweepCoordinator.Props(startSpec, settings, checkpoints, restart, Self);
         var backoff = Context.ActorOf(BackoffSupervisor.Props(
             // No retry limit: the CLI decides when an outage has lasted too long (restart.give-up-after).
             Backoff.OnStop(coordinator, CoordinatorName, restart.MinBackoff, restart.MaxBackoff, randomFactor: 0.2, maxNrOfRetries: -1)), BackoffName);
@@ -47,6 +48,6 @@ public sealed class CoordinatorSupervisor : ReceiveActor
         ReceiveAny(message => backoff.Forward(message));
     }
 
-    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings, CoordinatorRestartSettings restart) =>
-        Akka.Actor.Props.Create(() => new CoordinatorSupervisor(startSpec, settings, restart));
+    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings, CoordinatorRestartSettings restart, CheckpointStore? checkpoints = null) =>
+        Akka.Actor.Props.Create(() => new CoordinatorSupervisor(startSpec, settings, restart, checkpoints));
 }

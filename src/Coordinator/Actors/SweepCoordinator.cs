@@ -19,7 +19,7 @@ namespace Sweep.Coordinator.Actors;
 /// recovery stops it (its <see cref="CoordinatorSupervisor"/> starts it again), and every write's outcome is reported
 /// to that supervisor.
 /// </summary>
-public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
+public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTimers
 {
     private readonly SweepSpec? _startSpec;
     private readonly CoordinatorSettings _settings;
@@ -34,14 +34,18 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     private int _eventsSinceSnapshot;
 
     /// <param name="startSpec">The sweep to start when the journal is empty; null to only resume.</param>
+    /// <param name="checkpoints">Where trial checkpoints are stored; null: no checkpoints, every run starts at epoch 0.</param>
     /// <param name="restart">How in-flight trials are kept across a restart; null re-queues them all at once.</param>
     /// <param name="health">Told of every journal write's outcome (the supervisor); null for none.</param>
-    public SweepCoordinator(SweepSpec? startSpec, CoordinatorSettings settings, CoordinatorRestartSettings? restart = null, IActorRef? health = null)
+    public SweepCoordinator(SweepSpec? startSpec, CoordinatorSettings settings, CheckpointStore? checkpoints = null,
+        CoordinatorRestartSettings? restart = null, IActorRef? health = null)
     {
         _startSpec = startSpec;
         _settings = settings;
+        _checkpoints = checkpoints;
         _restart = restart;
         _health = health;
+        ReceiveCheckpointTransfers();
 
         Recover<SnapshotOffer>(offer =>
         {
@@ -87,8 +91,9 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings, CoordinatorRestartSettings? restart = null, IActorRef? health = null) =>
-        Akka.Actor.Props.Create(() => new SweepCoordinator(startSpec, settings, restart, health));
+    public static Props Props(SweepSpec? startSpec, CoordinatorSettings settings, CheckpointStore? checkpoints = null,
+        CoordinatorRestartSettings? restart = null, IActorRef? health = null) =>
+        Akka.Actor.Props.Create(() => new SweepCoordinator(startSpec, settings, checkpoints, restart, health));
 
     private sealed record CheckTimeouts
     {
@@ -105,6 +110,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartPeriodicTimer("timeouts", CheckTimeouts.Instance, _settings.TimeoutCheckInterval);
+        StartCheckpointHousekeeping();
         base.PreStart();
     }
 
@@ -337,7 +343,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         PersistThen(events, () =>
         {
             foreach (var dispatched in events.OfType<TrialDispatched>())
-                worker.Actor.Tell(new AssignTrial(_state.GetTrial(dispatched.TrialId).Spec));
+                Assign(worker, dispatched);
         });
     }
 

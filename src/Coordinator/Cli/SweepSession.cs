@@ -73,7 +73,7 @@ internal static class SweepSession
             if (plan.LocalWorkers > 0)
             {
                 workers = LocalWorkerPool.Start(plan.LocalWorkers, plan.WorkerDll!, node.Address.ToString(), plan.DataDirectory!,
-                    Path.Combine(runsFolder, name + ".workers"), Path.Combine(runsFolder, name + ".checkpoints"));
+                    Path.Combine(runsFolder, name + ".workers"), Path.Combine(runsFolder, name + ".worker-checkpoints"));
                 Console.WriteLine($"sweep: started {plan.LocalWorkers} local worker(s); logs in {Path.GetDirectoryName(workers.LogFiles[0])}");
             }
             followed = await ProgressView.FollowAsync(node.Proxy, workers, live, PollInterval,

@@ -48,7 +48,8 @@ public sealed class CoordinatorNode : IAsyncDisposable
                 cluster.Join(cluster.SelfAddress);
             await ClusterJoin.WaitUntilUpAsync(system, options.SeedNodes, joinTimeout);
             system.ActorOf(ClusterSingletonManager.Props(
-                    CoordinatorSupervisor.Props(spec, settings, CoordinatorRestartSettings.Create(system.Settings.Config)),
+                    CoordinatorSupervisor.Props(spec, settings, CoordinatorRestartSettings.Create(system.Settings.Config),
+                        new CheckpointStore(CheckpointStore.DirectoryFor(journal, settings.CheckpointStore))),
                     PoisonPill.Instance,
                     CoordinatorSingleton.ManagerSettings(system)),
                 CoordinatorSingleton.ManagerName);

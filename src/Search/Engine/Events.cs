@@ -20,6 +20,9 @@ namespace Sweep.Search.Engine;
 [JsonDerivedType(typeof(TrialRequeued), "trial_requeued")]
 [JsonDerivedType(typeof(StageCompleted), "stage_completed")]
 [JsonDerivedType(typeof(SweepCompleted), "sweep_completed")]
+[JsonDerivedType(typeof(TrialCheckpointed), "trial_checkpointed")]
+[JsonDerivedType(typeof(TrialResumed), "trial_resumed")]
+[JsonDerivedType(typeof(CheckpointDiscarded), "checkpoint_discarded")]
 public interface ISweepEvent;
 
 /// <summary>The sweep began with this (resolved) spec and seed.</summary>
@@ -59,3 +62,24 @@ public sealed record StageCompleted(int Stage) : ISweepEvent;
 
 /// <summary>The last stage completed; the sweep is done.</summary>
 public sealed record SweepCompleted : ISweepEvent;
+
+/// <summary>
+/// The coordinator's checkpoint store holds <paramref name="TrialId"/>'s state after epoch <paramref name="Epoch"/>
+/// (<paramref name="Bytes"/> bytes whose SHA-256 is <paramref name="Sha256"/>, lower-case hex); journaled only once the
+/// file is verified and in place.
+/// </summary>
+public sealed record TrialCheckpointed(string TrialId, int Epoch, string Sha256, long Bytes) : ISweepEvent;
+
+/// <summary>
+/// The current run of <paramref name="TrialId"/> continues from the stored checkpoint of <paramref name="FromTrialId"/>
+/// after epoch <paramref name="Epoch"/>: the trial itself (a re-queued run), or the previous-stage trial whose config
+/// was carried over. Its epoch reports go on from <paramref name="Epoch"/> + 1.
+/// </summary>
+public sealed record TrialResumed(string TrialId, string FromTrialId, int Epoch) : ISweepEvent;
+
+/// <summary>
+/// The stored checkpoint of <paramref name="FromTrialId"/> (epoch <paramref name="Epoch"/>) could not be used for
+/// <paramref name="TrialId"/>: missing or failing its checksum. The run starts from epoch 0 instead; a warning, never
+/// a failure.
+/// </summary>
+public sealed record CheckpointDiscarded(string TrialId, string FromTrialId, int Epoch, string Reason) : ISweepEvent;

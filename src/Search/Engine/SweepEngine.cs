@@ -142,6 +142,77 @@ public sealed class SweepEngine
         return events;
     }
 
+    /// <summary>
+    /// Why a checkpoint of <paramref name="trialId"/> after <paramref name="epoch"/> from <paramref name="worker"/> is not
+    /// wanted, or null when it is: the trial must be the worker's current run (or its finished run, whose final
+    /// checkpoint holds the best weights, unless the spec keeps none), the epoch within its budget and not older than the
+    /// one already stored, and checkpoints on.
+    /// </summary>
+    public static string? CheckpointRefusal(SweepState state, string trialId, string worker, int epoch)
+    {
+        if (state.Spec is not { } spec || !spec.CheckpointPolicy.Enabled) return "the sweep keeps no checkpoints";
+        if (state.FindTrial(trialId) is not { } trial) return "no such trial";
+        if (trial.Worker != worker) return $"the trial is not {worker}'s";
+        if (trial.Status is TrialStatus.Pending or TrialStatus.Failed or TrialStatus.Cancelled) return $"the trial is {trial.Status.ToWireName()}";
+        if (trial.IsTerminal && spec.CheckpointPolicy.Keep == CheckpointKeep.None) return "the sweep keeps no checkpoints of finished trials (keep = none)";
+        if (epoch < 1 || epoch > trial.Spec.Budget.Epochs) return $"epoch {epoch} is outside 1..{trial.Spec.Budget.Epochs}";
+        if (trial.Checkpoint is { } held && held.Epoch >= epoch) return $"epoch {held.Epoch} is already stored";
+        return null;
+    }
+
+    /// <summary>The store now holds <paramref name="trialId"/>'s checkpoint after <paramref name="epoch"/>; empty when it is not wanted.</summary>
+    public IReadOnlyList<ISweepEvent> Checkpointed(SweepState state, string trialId, string worker, int epoch, string sha256, long bytes) =>
+        CheckpointRefusal(state, trialId, worker, epoch) is null ? [new TrialCheckpointed(trialId, epoch, sha256, bytes)] : [];
+
+    /// <summary>
+    /// Whose stored checkpoint a new run of <paramref name="trialId"/> may continue from, best first: the trial's own
+    /// (a re-queued run), then that of the previous-stage trial whose config it carries over (see
+    /// <see cref="CarryOverSource"/>). Empty when the sweep keeps no checkpoints. The caller takes the first one the store
+    /// holds.
+    /// </summary>
+    public static IReadOnlyList<string> ResumeCandidates(SweepState state, string trialId)
+    {
+        if (state.Spec is not { } spec || !spec.CheckpointPolicy.Enabled || state.FindTrial(trialId) is null) return [];
+        var candidates = new List<string> { trialId };
+        // keep = none deletes a finished trial's checkpoint, so a carried config has nothing to continue from.
+        if (spec.CheckpointPolicy is { ContinueCarryOver: true, Keep: CheckpointKeep.Latest } && CarryOverSource(state, trialId) is { } source) candidates.Add(source);
+        return candidates;
+    }
+
+    /// <summary>
+    /// The previous-stage trial a carried-over trial continues: the trial is among its stage's first carry_over (the
+    /// sampler puts carried configs first), the two stages train on the same num_train and this one for more epochs,
+    /// and a completed trial of the previous stage has the same searched parameters (the best of them, in leaderboard
+    /// order, if several do). Null otherwise.
+    /// </summary>
+    public static string? CarryOverSource(SweepState state, string trialId)
+    {
+        if (state.Spec is not { } spec || state.FindTrial(trialId) is not { Stage: > 1 } trial) return null;
+        var stage = spec.Stages[trial.Stage - 1];
+        var previous = spec.Stages[trial.Stage - 2];
+        if (trial.Index > stage.CarryOver || stage.NumTrain != previous.NumTrain || stage.Epochs <= previous.Epochs) return null;
+        var searched = state.ToSnapshot(trial).Config;
+        return state.TrialsOfStage(trial.Stage - 1)
+            .Where(t => t.Status == TrialStatus.Completed && state.ToSnapshot(t).Config.Equals(searched))
+            .Order(LeaderboardOrder.Comparer)
+            .FirstOrDefault()?.TrialId;
+    }
+
+    /// <summary>
+    /// The run of <paramref name="trialId"/> just dispatched to <paramref name="worker"/> continues from
+    /// <paramref name="fromTrialId"/>'s checkpoint after <paramref name="epoch"/>; empty when that run is no longer current.
+    /// </summary>
+    public IReadOnlyList<ISweepEvent> Resume(SweepState state, string trialId, string worker, string fromTrialId, int epoch)
+    {
+        if (state.FindTrial(trialId) is not { Status: TrialStatus.Running } trial || trial.Worker != worker || trial.LastEpoch is not null) return [];
+        if (epoch < 1 || epoch > trial.Spec.Budget.Epochs) return [];
+        return [new TrialResumed(trialId, fromTrialId, epoch)];
+    }
+
+    /// <summary>The stored checkpoint of <paramref name="fromTrialId"/> is missing or corrupt: the run of <paramref name="trialId"/> starts from epoch 0.</summary>
+    public IReadOnlyList<ISweepEvent> DiscardCheckpoint(SweepState state, string trialId, string fromTrialId, int epoch, string reason) =>
+        state.FindTrial(trialId) is null || state.FindTrial(fromTrialId) is null ? [] : [new CheckpointDiscarded(trialId, fromTrialId, epoch, reason)];
+
     internal static IEnumerable<ISweepEvent> RequeueInFlight(SweepState state, string reason) =>
         state.RunningTrials.Select(t => new TrialRequeued(t.TrialId, reason));
 

@@ -23,6 +23,8 @@ namespace Sweep.Search.Engine;
 /// <param name="FinishOrder">1-based order in which trials reached a terminal status; 0 while open.</param>
 /// <param name="EpochHistory">Every per-epoch report of the current/last run, in epoch order (null before the first).</param>
 /// <param name="FinishedAt">When the trial reached its terminal status (null while open, or in journals older than the field).</param>
+/// <param name="Checkpoint">The latest checkpoint the coordinator stored for this trial, with the epoch reports it covers (null: none).</param>
+/// <param name="ResumedFrom">Where the current/last run continued from (null: it started at epoch 0).</param>
 public sealed record TrialState(
     TrialSpec Spec,
     int Index,
@@ -37,7 +39,9 @@ public sealed record TrialState(
     string? FailureReason = null,
     long FinishOrder = 0,
     ImmutableList<EpochProgress>? EpochHistory = null,
-    DateTimeOffset? FinishedAt = null)
+    DateTimeOffset? FinishedAt = null,
+    StoredCheckpoint? Checkpoint = null,
+    ResumePoint? ResumedFrom = null)
 {
     [JsonIgnore] public string TrialId => Spec.TrialId;
 
@@ -49,11 +53,32 @@ public sealed record TrialState(
         other is not null && Spec == other.Spec && Index == other.Index && Ordinal == other.Ordinal && Status == other.Status &&
         Attempts == other.Attempts && Failures == other.Failures && Worker == other.Worker && DispatchedAt == other.DispatchedAt &&
         LastEpoch == other.LastEpoch && Result == other.Result && FailureReason == other.FailureReason &&
-        FinishOrder == other.FinishOrder && Epochs.SequenceEqual(other.Epochs) && FinishedAt == other.FinishedAt;
+        FinishOrder == other.FinishOrder && Epochs.SequenceEqual(other.Epochs) && FinishedAt == other.FinishedAt &&
+        Checkpoint == other.Checkpoint && ResumedFrom == other.ResumedFrom;
 
     public override int GetHashCode() => HashCode.Combine(Spec, Ordinal, Status, Attempts, Worker, Result, FinishOrder);
     [JsonIgnore] public int Stage => Spec.Stage;
     [JsonIgnore] public bool IsTerminal => Status.IsTerminal();
+}
+
+/// <summary>
+/// A trial's checkpoint in the coordinator's store: after epoch <paramref name="Epoch"/>, with the SHA-256 and size the
+/// store verified, and the epoch reports up to that epoch (a run resumed from it starts its history with them).
+/// </summary>
+public sealed record StoredCheckpoint(int Epoch, string Sha256, long Bytes, ImmutableList<EpochProgress>? Epochs = null)
+{
+    public bool Equals(StoredCheckpoint? other) =>
+        other is not null && Epoch == other.Epoch && Sha256 == other.Sha256 && Bytes == other.Bytes &&
+        (Epochs ?? []).SequenceEqual(other.Epochs ?? []);
+
+    public override int GetHashCode() => HashCode.Combine(Epoch, Sha256, Bytes);
+}
+
+/// <summary>A run continued from <paramref name="FromTrialId"/>'s checkpoint after epoch <paramref name="Epoch"/>.</summary>
+public sealed record ResumePoint(string FromTrialId, int Epoch)
+{
+    /// <summary>How tables show it: <c>s1-t0003@2</c>.</summary>
+    public override string ToString() => $"{FromTrialId}@{Epoch}";
 }
 
 /// <summary>Counts of trials by status.</summary>
@@ -190,6 +215,9 @@ public sealed record SweepState
         TrialRequeued e => ApplyRequeued(e),
         StageCompleted e => e.Stage > LastCompletedStage ? this with { LastCompletedStage = e.Stage } : this,
         SweepCompleted => this with { IsCompleted = true },
+        TrialCheckpointed e => ApplyCheckpointed(e),
+        TrialResumed e => ApplyResumed(e),
+        CheckpointDiscarded e => ApplyDiscarded(e),
         _ => throw new ArgumentException($"unknown sweep event {sweepEvent.GetType().Name}"),
     };
 
@@ -230,6 +258,7 @@ public sealed record SweepState
             DispatchedAt = e.At,
             LastEpoch = null,
             EpochHistory = null,
+            ResumedFrom = null,
         };
         return this with
         {
@@ -281,6 +310,34 @@ public sealed record SweepState
         if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial) return this;
         return Reopen(trial, trial with { Status = TrialStatus.Pending, LastEpoch = null, EpochHistory = null });
     }
+
+    private SweepState ApplyCheckpointed(TrialCheckpointed e)
+    {
+        if (FindTrial(e.TrialId) is not { } trial || (trial.Checkpoint is { } held && held.Epoch > e.Epoch)) return this;
+        var covered = ImmutableList.CreateRange(trial.Epochs.Where(p => p.Epoch <= e.Epoch));
+        return this with { Trials = Trials.SetItem(e.TrialId, trial with { Checkpoint = new StoredCheckpoint(e.Epoch, e.Sha256, e.Bytes, covered) }) };
+    }
+
+    /// <summary>The run's history starts with the epochs the checkpoint covers, so its reports go on from the next one.</summary>
+    private SweepState ApplyResumed(TrialResumed e)
+    {
+        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial) return this;
+        var inherited = FindTrial(e.FromTrialId)?.Checkpoint is { } source && source.Epoch == e.Epoch
+            ? source.Epochs ?? ImmutableList<EpochProgress>.Empty
+            : ImmutableList<EpochProgress>.Empty;
+        var resumed = trial with
+        {
+            ResumedFrom = new ResumePoint(e.FromTrialId, e.Epoch),
+            EpochHistory = inherited.IsEmpty ? null : inherited,
+            LastEpoch = inherited.IsEmpty ? null : inherited[^1],
+        };
+        return this with { Trials = Trials.SetItem(e.TrialId, resumed) };
+    }
+
+    private SweepState ApplyDiscarded(CheckpointDiscarded e) =>
+        FindTrial(e.FromTrialId) is { Checkpoint: { } held } source && held.Epoch == e.Epoch
+            ? this with { Trials = Trials.SetItem(e.FromTrialId, source with { Checkpoint = null }) }
+            : this;
 
     private SweepState Reopen(TrialState before, TrialState after)
     {

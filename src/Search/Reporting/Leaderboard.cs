@@ -12,8 +12,9 @@ namespace Sweep.Search.Reporting;
 /// <summary>
 /// One finished trial on the leaderboard. <paramref name="TrainAccHistory"/> and <paramref name="ValAccHistory"/> hold the
 /// accuracy checked after the first update (index 0) and after each epoch (index e); <paramref name="LossHistory"/> holds
-/// the training loss reported at the end of each epoch (index e-1 for epoch e). docs/leaderboard-schema.md describes
-/// every field.
+/// the training loss reported at the end of each epoch (index e-1 for epoch e). <paramref name="ResumedFrom"/> says where the
+/// trial's final run continued from (<c>s1-t0003@2</c>: that trial's checkpoint after epoch 2), null when it started at
+/// epoch 0. docs/leaderboard-schema.md describes every field.
 /// </summary>
 public sealed record LeaderboardRow(
     int Rank,
@@ -34,7 +35,8 @@ public sealed record LeaderboardRow(
     DateTimeOffset? FinishedAt = null,
     ImmutableArray<double> TrainAccHistory = default,
     ImmutableArray<double> ValAccHistory = default,
-    ImmutableArray<double> LossHistory = default)
+    ImmutableArray<double> LossHistory = default,
+    string? ResumedFrom = null)
 {
     public ImmutableArray<double> TrainAccHistory { get; init; } = Seq(TrainAccHistory);
     public ImmutableArray<double> ValAccHistory { get; init; } = Seq(ValAccHistory);
@@ -47,7 +49,8 @@ public sealed record LeaderboardRow(
         EpochsRun == other.EpochsRun && Status == other.Status && Seconds.Equals(other.Seconds) && Worker == other.Worker &&
         Error == other.Error && Slot == other.Slot && Attempts == other.Attempts && StartedAt == other.StartedAt &&
         FinishedAt == other.FinishedAt && TrainAccHistory.SequenceEqual(other.TrainAccHistory) &&
-        ValAccHistory.SequenceEqual(other.ValAccHistory) && LossHistory.SequenceEqual(other.LossHistory);
+        ValAccHistory.SequenceEqual(other.ValAccHistory) && LossHistory.SequenceEqual(other.LossHistory) &&
+        ResumedFrom == other.ResumedFrom;
 
     public override int GetHashCode() => HashCode.Combine(Rank, TrialId, BestValAcc, Status);
 
@@ -91,7 +94,8 @@ public sealed class Leaderboard
                 t.DispatchedAt is null ? null : WorkerSlots.End(t, DateTimeOffset.UtcNow),
                 t.Result is { TrainAccHistory.IsDefault: false } r ? r.TrainAccHistory : [.. t.Epochs.Select(e => e.TrainAcc)],
                 t.Result is { ValAccHistory.IsDefault: false } v ? v.ValAccHistory : [.. t.Epochs.Select(e => e.ValAcc)],
-                [.. t.Epochs.Select(e => e.Loss)]))
+                [.. t.Epochs.Select(e => e.Loss)],
+                t.ResumedFrom?.ToString()))
             .ToImmutableArray();
         var columns = state.Spec?.Space.SearchedNames.ToImmutableArray() ?? [];
         return new Leaderboard(rows, columns);
@@ -111,11 +115,15 @@ public sealed class Leaderboard
     /// <summary>Plain fixed-width table (one header line, one line per row), no terminal escape codes.</summary>
     public string ToTable()
     {
-        string[] header = ["rank", "trial", "stage", "best_val", "best_epoch", "train_acc", "epochs", "status", "seconds", "worker", .. ParamColumns];
+        // The "from" column (where a resumed or carried-over trial continued from) only when some trial did.
+        var resumed = Rows.Any(r => r.ResumedFrom is not null);
+        string[] header = ["rank", "trial", "stage", "best_val", "best_epoch", "train_acc", "epochs", "status", "seconds", "worker",
+            .. resumed ? ["from"] : Array.Empty<string>(), .. ParamColumns];
         var lines = Rows.Select(r => (string[])[
             r.Rank.ToString(CultureInfo.InvariantCulture), r.TrialId, r.Stage.ToString(CultureInfo.InvariantCulture),
             Acc(r.BestValAcc), r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.FinalTrainAcc is { } ta ? Acc(ta) : "-",
             r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Status.ToWireName(), Secs(r.Seconds), WorkerText(r.Worker),
+            .. resumed ? [r.ResumedFrom ?? "-"] : Array.Empty<string>(),
             .. ParamColumns.Select(c => ParamText(r, c))]).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, lines.Count == 0 ? 0 : lines.Max(l => l[i].Length))).ToArray();
         var builder = new StringBuilder();
@@ -130,7 +138,7 @@ public sealed class Leaderboard
     {
         var builder = new StringBuilder();
         string[] header = ["rank", "trial_id", "stage", "best_val_acc", "best_epoch", "final_train_acc", "epochs", "status", "seconds", "worker",
-            "slot", "attempts", "started_at", "finished_at", .. ParamColumns, "train_acc_history", "val_acc_history", "loss_history", "error"];
+            "slot", "attempts", "started_at", "finished_at", .. ParamColumns, "train_acc_history", "val_acc_history", "loss_history", "resumed_from", "error"];
         builder.AppendLine(string.Join(",", header.Select(Quote)));
         foreach (var r in Rows)
         {
@@ -142,7 +150,7 @@ public sealed class Leaderboard
                 r.Slot?.ToString(CultureInfo.InvariantCulture) ?? "", r.Attempts.ToString(CultureInfo.InvariantCulture),
                 Timestamp(r.StartedAt), Timestamp(r.FinishedAt),
                 .. ParamColumns.Select(c => ParamText(r, c)), History(r.TrainAccHistory), History(r.ValAccHistory), History(r.LossHistory),
-                r.Error ?? ""];
+                r.ResumedFrom ?? "", r.Error ?? ""];
             builder.AppendLine(string.Join(",", cells.Select(Quote)));
         }
         return builder.ToString();

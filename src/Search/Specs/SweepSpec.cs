@@ -79,6 +79,17 @@ public sealed record SweepSpec
     public TimeSpan TrialTimeout { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>
+    /// The spec's checkpoints block as written; null when the spec has none (and in journals older than the block),
+    /// which leaves it out of the JSON and so out of the fingerprint. Read <see cref="CheckpointPolicy"/>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CheckpointSpec? Checkpoints { get; init; }
+
+    /// <summary>The checkpoint settings in force: the spec's block, or the defaults.</summary>
+    [JsonIgnore]
+    public CheckpointSpec CheckpointPolicy => Checkpoints ?? CheckpointSpec.Default;
+
+    /// <summary>
     /// SHA-256 (hex, first 16 chars) of the spec's canonical JSON; equal fingerprints mean the same sweep, so a
     /// journal holding another sweep can be recognised.
     /// </summary>

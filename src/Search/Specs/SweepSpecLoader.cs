@@ -15,7 +15,7 @@ namespace Sweep.Search.Specs;
 public static class SweepSpecLoader
 {
     public static readonly ImmutableArray<string> TopLevelKeys =
-        ["name", "seed", "data", "model", "training", "space", "sampler", "grid_points", "stages", "max_retries", "trial_timeout"];
+        ["name", "seed", "data", "model", "training", "space", "sampler", "grid_points", "stages", "max_retries", "trial_timeout", "checkpoints"];
 
     private static readonly string[] DataKeys = ["directory", "num_train", "num_val"];
     private static readonly string[] StageKeys = ["count", "epochs", "num_train", "top_k", "carry_over", "margin"];
@@ -179,6 +179,7 @@ public static class SweepSpecLoader
                 Stages = stages,
                 MaxRetries = maxRetries,
                 TrialTimeout = timeout,
+                Checkpoints = root.Items.TryGetValue("checkpoints", out var checkpoints) ? ReadCheckpoints(checkpoints) : null,
             };
         }
 
@@ -218,6 +219,36 @@ public static class SweepSpecLoader
             var numVal = data.Items.TryGetValue("num_val", out var nv) ? Int(nv, "data.num_val", 1, CifarTrainImages - 1) : 1_000;
             var numTrain = data.Items.TryGetValue("num_train", out var nt) ? Int(nt, "data.num_train", 1, CifarTrainImages - numVal) : CifarTrainImages - numVal;
             return new DataSpec(directory, numTrain, numVal);
+        }
+
+        private CheckpointSpec ReadCheckpoints(HoconValue value)
+        {
+            var block = Object(value, "checkpoints");
+            CheckKeys(block, "checkpoints.", CheckpointSpec.Keys);
+            var every = block.Items.TryGetValue("every", out var e) ? Int(e, "checkpoints.every", 0, CheckpointSpec.MaxEvery) : CheckpointSpec.DefaultEvery;
+            var keep = CheckpointKeep.Latest;
+            if (block.Items.TryGetValue("keep", out var k))
+            {
+                var text = String(k, "checkpoints.keep");
+                keep = text switch
+                {
+                    "latest" => CheckpointKeep.Latest,
+                    "none" => CheckpointKeep.None,
+                    _ => throw Error("checkpoints.keep", text, "allowed: latest|none"),
+                };
+            }
+            var carry = true;
+            if (block.Items.TryGetValue("carry_over", out var c))
+            {
+                var text = String(c, "checkpoints.carry_over");
+                carry = text switch
+                {
+                    "continue" => true,
+                    "retrain" => false,
+                    _ => throw Error("checkpoints.carry_over", text, "allowed: continue|retrain"),
+                };
+            }
+            return new CheckpointSpec(every, keep, carry);
         }
 
         private ImmutableArray<StageSpec> ReadStages(HoconObject root, DataSpec data, SamplerKind sampler)

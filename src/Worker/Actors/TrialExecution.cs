@@ -20,16 +20,19 @@ public sealed class TrialExecution : ReceiveActor
     private readonly TrialSlot _slot;
     private readonly ITrialRunner _runner;
     private readonly string _workerId;
+    private readonly TrialRunOptions _options;
     private readonly CancellationTokenSource _cancellation = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private string? _cancelReason;
 
-    public TrialExecution(TrialSpec trial, TrialSlot slot, ITrialRunner runner, string workerId)
+    /// <param name="options">Where the run resumes from and how often it checkpoints; null: from epoch 0, no checkpoints.</param>
+    public TrialExecution(TrialSpec trial, TrialSlot slot, ITrialRunner runner, string workerId, TrialRunOptions? options = null)
     {
         _trial = trial;
         _slot = slot;
         _runner = runner;
         _workerId = workerId;
+        _options = options ?? TrialRunOptions.Fresh;
 
         Receive<CancelTrial>(cancel =>
         {
@@ -61,17 +64,18 @@ public sealed class TrialExecution : ReceiveActor
         });
     }
 
-    public static Props Props(TrialSpec trial, TrialSlot slot, ITrialRunner runner, string workerId) =>
-        Akka.Actor.Props.Create(() => new TrialExecution(trial, slot, runner, workerId));
+    public static Props Props(TrialSpec trial, TrialSlot slot, ITrialRunner runner, string workerId, TrialRunOptions? options = null) =>
+        Akka.Actor.Props.Create(() => new TrialExecution(trial, slot, runner, workerId, options));
 
     protected override void PreStart()
     {
         var parent = Context.Parent;
         var trialId = _trial.TrialId;
         var token = _cancellation.Token;
+        var options = _options;
         _log.Info("starting trial {0} on slot {1} ({2}, {3} threads)", trialId, _slot.Index, _slot.Device, _slot.Threads);
         Task.Factory.StartNew(
-                () => _runner.Run(_trial, _slot, TrialRunOptions.Fresh, progress => parent.Tell(new TrialProgressed(trialId, progress)), token),
+                () => _runner.Run(_trial, _slot, options, progress => parent.Tell(new TrialProgressed(trialId, progress)), token),
                 CancellationToken.None,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default)

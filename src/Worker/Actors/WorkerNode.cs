@@ -18,7 +18,7 @@ public sealed record WorkerNodeSettings(string WorkerId, string NodeAddress, IRe
 /// slot, runs each trial in a <see cref="TrialExecution"/> child, forwards epoch reports, and re-sends
 /// every trial outcome until the coordinator acknowledges it.
 /// </summary>
-public sealed class WorkerNode : ReceiveActor, IWithTimers
+public sealed partial class WorkerNode : ReceiveActor, IWithTimers
 {
     private readonly WorkerNodeSettings _settings;
     private readonly IActorRef _coordinator;
@@ -48,14 +48,22 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
         {
             if (_executions.TryGetValue(cancel.TrialId, out var execution))
                 execution.Forward(cancel);
+            else if (CancelDownload(cancel))
+                _log.Info("trial {0} cancelled while its checkpoint was arriving: {1}", cancel.TrialId, cancel.Reason);
             else
                 _log.Info("cancel for trial {0} ignored: it is not running here", cancel.TrialId);
         });
-        Receive<TrialProgressed>(p => _coordinator.Tell(new TrialEpochReport(
-            _settings.WorkerId, p.TrialId, p.Progress.Epoch, p.Progress.Loss, p.Progress.TrainAcc, p.Progress.ValAcc, p.Progress.Seconds)));
+        Receive<TrialProgressed>(p =>
+        {
+            _coordinator.Tell(new TrialEpochReport(
+                _settings.WorkerId, p.TrialId, p.Progress.Epoch, p.Progress.Loss, p.Progress.TrainAcc, p.Progress.ValAcc, p.Progress.Seconds));
+            if (p.Progress.CheckpointPath is { } checkpoint)
+                QueueUpload(p.TrialId, p.Progress.Epoch, checkpoint);
+        });
         Receive<TrialExecutionEnded>(OnExecutionEnded);
         Receive<TrialOutcomeAcknowledged>(ack => _unacknowledged.Remove(ack.TrialId));
         Receive<RetryTick>(_ => OnRetryTick());
+        ReceiveCheckpointTransfers();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -113,7 +121,7 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
             _log.Warning("assignment of trial {0} refused: not a valid trial id", TrialIds.Describe(trialId));
             return;
         }
-        if (_executions.ContainsKey(trialId))
+        if (_executions.ContainsKey(trialId) || _downloads.ContainsKey(trialId))
         {
             _log.Info("trial {0} is already running here; duplicate assignment ignored", trialId);
             return;
@@ -125,14 +133,14 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
             Sender.Tell(new TrialRejected(_settings.WorkerId, trialId));
             return;
         }
-        var slot = _settings.Slots[slotIndex];
         _slotTrial[slotIndex] = trialId;
-        _executions[trialId] = Context.ActorOf(TrialExecution.Props(assignment.Trial, slot, _runner, _settings.WorkerId), $"trial-{++_executionsStarted}");
+        StartOrFetch(assignment, slotIndex);
     }
 
     private void OnExecutionEnded(TrialExecutionEnded ended)
     {
         _executions.Remove(ended.TrialId);
+        ForgetResumeFile(ended.TrialId);
         _slotTrial[ended.SlotIndex] = null;
         _unacknowledged[ended.TrialId] = ended.Outcome;
         _coordinator.Tell(ended.Outcome);
@@ -148,6 +156,7 @@ public sealed class WorkerNode : ReceiveActor, IWithTimers
         }
         AskForTrials();
         ResendOutcomes();
+        RetryCheckpointTransfers();
     }
 
     private void AskForTrials()

@@ -35,6 +35,7 @@ public sealed class SweepWireSerializerTests : IDisposable
             Fixed = TrialConfig.From(("hidden_dims", ParamValue.Of([30]))),
             Space = new SearchSpace([new FloatRange("learning_rate", 1e-4, 1e-2, log: true), new Choice("update_rule", [ParamValue.Of("adam"), ParamValue.Of("sgd")])]),
             Stages = [new StageSpec(3, 1, 300), new StageSpec(1, 2, 300, TopK: 1)],
+            Checkpoints = new CheckpointSpec(2, CheckpointKeep.None, ContinueCarryOver: false),
         };
         var engine = new SweepEngine();
         var started = engine.Start(spec);
@@ -46,12 +47,20 @@ public sealed class SweepWireSerializerTests : IDisposable
         state = state.Apply(dispatched);
         var epoch = new TrialEpochReported(trial.TrialId, 1, 2.1, 0.3, 0.28);
         state = state.Apply(epoch);
+        // The snapshot carries a stored checkpoint and a resume point too.
+        state = state.Apply(new TrialCheckpointed(trial.TrialId, 1, new string('d', 64), 1234));
 
         yield return new RegisterWorker(worker, "akka.tcp://sweep@127.0.0.1:4100", 2, "cpu");
         yield return new WorkerRegistered(worker, "cluster-test");
         yield return new RegistrationRequired(worker);
         yield return new RequestTrials(worker, 2, 5);
         yield return new AssignTrial(trial);
+        yield return new AssignTrial(trial, 2, new CheckpointOffer(trial.TrialId, 3, 40_000_000, new string('a', 64)));
+        yield return new CheckpointChunk(worker, trial.TrialId, 3, 65_536, 40_000_000, new string('b', 64), [0, 1, 2, 255, 128]);
+        yield return new CheckpointChunkAck(trial.TrialId, 3, 131_072);
+        yield return new CheckpointChunkAck(trial.TrialId, 3, 0, Accepted: false);
+        yield return new CheckpointChunkRequest(worker, trial.TrialId, 3, 65_536);
+        yield return new CheckpointUnavailable(trial.TrialId, 3);
         yield return new TrialRejected(worker, trial.TrialId);
         yield return new TrialEpochReport(worker, trial.TrialId, 1, 2.1, 0.3, 0.28, 4.5);
         yield return new TrialFinished(worker, trial.TrialId, Result);
@@ -74,6 +83,9 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new TrialRequeued(trial.TrialId, "worker lost");
         yield return new StageCompleted(1);
         yield return new SweepCompleted();
+        yield return new TrialCheckpointed(trial.TrialId, 1, new string('c', 64), 40_000_000);
+        yield return new TrialResumed(trial.TrialId, "s1-t0002", 1);
+        yield return new CheckpointDiscarded(trial.TrialId, trial.TrialId, 1, "checksum mismatch");
     }
 
     public static IEnumerable<object[]> AllSamples() => Samples().Select(s => new[] { s });

@@ -56,7 +56,7 @@ public class LeaderboardTests
         Assert.Equal(["s1-t0002", "s1-t0003"], board.Rows.Select(r => r.TrialId));
         Assert.Equal(TrialStatus.Failed, board.Rows[1].Status);
         var csv = board.ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("rank,trial_id,stage,best_val_acc,best_epoch,final_train_acc,epochs,status,seconds,worker,slot,attempts,started_at,finished_at,batch_size,dropout,hidden_dims,learning_rate,update_rule,weight_scale,train_acc_history,val_acc_history,loss_history,error", csv[0].TrimEnd('\r'));
+        Assert.Equal("rank,trial_id,stage,best_val_acc,best_epoch,final_train_acc,epochs,status,seconds,worker,slot,attempts,started_at,finished_at,batch_size,dropout,hidden_dims,learning_rate,update_rule,weight_scale,train_acc_history,val_acc_history,loss_history,resumed_from,error", csv[0].TrimEnd('\r'));
         Assert.EndsWith(",\"bad, \"\"weird\"\" error\"", csv[2].TrimEnd('\r'));
         Assert.StartsWith("1,s1-t0002,1,0.4,1,", csv[1]);
     }

@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using Akka.Actor;
+using Akka.TestKit;
+using Sweep.Contract.Nodes;
+using Sweep.Contract.Protocol;
+using Sweep.Contract.Security;
+using Sweep.Coordinator.Actors;
+using Sweep.Coordinator.Nodes;
+using Sweep.Coordinator.Persistence;
+using Sweep.Coordinator.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Sweep.Coordinator.Tests.Actors;
+
+/// <summary>
+/// The coordinator receiving checkpoint uploads from test probes playing two registered workers: only the assigned
+/// worker's well-formed chunks are written, a multi-megabyte file arrives whole and verified, and only then is it journaled.
+/// </summary>
+public sealed class CheckpointIntakeTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output), IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+    private readonly TempJournal _journal = new();
+    private CoordinatorNode? _node;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_node is not null)
+            await _node.DisposeAsync();
+        _journal.Dispose();
+    }
+
+    private static byte[] Checkpoint(int bytes)
+    {
+        var body = RandomNumberGenerator.GetBytes(bytes);
+        return [.. body, .. SHA256.HashData(body)];
+    }
+
+    private TestProbe Register(string workerId)
+    {
+        var probe = CreateTestProbe(_node!.System, workerId);
+        _node.Proxy.Tell(new RegisterWorker(workerId, "nowhere", 1, "cpu"), probe.Ref);
+        probe.ExpectMsg<WorkerRegistered>(Wait);
+        return probe;
+    }
+
+    private CheckpointChunkAck Send(TestProbe from, CheckpointChunk chunk)
+    {
+        _node!.Proxy.Tell(chunk, from.Ref);
+        return (CheckpointChunkAck)from.FishForMessage(m => m is CheckpointChunkAck, Wait);
+    }
+
+    [Fact]
+    public async Task Only_the_assigned_workers_well_formed_upload_is_stored_verified_and_then_journaled()
+    {
+        _node = await CoordinatorNode.StartAsync(ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), _journal.Location,
+            TestSweeps.TwoStages(firstStage: 2, epochs: 3), new CoordinatorSettings(50, TimeSpan.FromSeconds(1)), TimeSpan.FromSeconds(20));
+        var owner = Register("worker-a");
+        var other = Register("worker-b");
+        _node.Proxy.Tell(new RequestTrials("worker-a", 1, 0), owner.Ref);
+        var assignment = owner.ExpectMsg<AssignTrial>(Wait);
+        Assert.Equal(1, assignment.CheckpointEvery);
+        Assert.Null(assignment.Resume);
+        var trialId = assignment.Trial.TrialId;
+
+        var content = Checkpoint(5 * 1024 * 1024);
+        var sha = CheckpointChecksum.Verify(content)!;
+        CheckpointChunk Chunk(string worker, int epoch, long offset, int length, long? total = null, string? hash = null) =>
+            new(worker, trialId, epoch, offset, total ?? content.Length, hash ?? sha, content.AsSpan((int)offset, length).ToArray());
+
+        // Refused: another worker's upload, an epoch beyond the budget, a chunk over the limit, a bad hash, a length
+        // that does not fit.
+        Assert.False(Send(other, Chunk("worker-b", 1, 0, 1000)).Accepted);
+        Assert.False(Send(owner, Chunk("worker-a", 4, 0, 1000)).Accepted);
+        Assert.False(Send(owner, Chunk("worker-a", 1, 0, CheckpointChunk.MaxData + 1)).Accepted);
+        Assert.False(Send(owner, Chunk("worker-a", 1, 0, 1000, hash: "not-a-hash")).Accepted);
+        Assert.False(Send(owner, Chunk("worker-a", 1, 0, 1000, total: 20)).Accepted);
+        Assert.False(Send(owner, Chunk("worker-a", 1, 0, 1000, total: CheckpointChunk.MaxTotalLength + 1)).Accepted);
+        // A chunk that does not start where the store is asks the worker to go on from there.
+        Assert.Equal(0, Send(owner, Chunk("worker-a", 1, 65_536, 1000)).Received);
+
+        // A 5 MB upload in 64 KiB chunks, each acknowledged before the next.
+        CheckpointChunkAck ack = new(trialId, 1, 0);
+        var chunks = 0;
+        while (ack.Received < content.Length)
+        {
+            var length = (int)Math.Min(CheckpointChunk.ChunkBytes, content.Length - ack.Received);
+            ack = Send(owner, Chunk("worker-a", 1, ack.Received, length));
+            Assert.True(ack.Accepted);
+            chunks++;
+        }
+        Assert.Equal((content.Length + CheckpointChunk.ChunkBytes - 1) / CheckpointChunk.ChunkBytes, chunks);
+        Assert.Equal(content.Length, ack.Received);
+        Assert.Equal(1, _journal.CountEvents("trial-checkpointed"));
+        var store = new CheckpointStore(CheckpointStore.DirectoryFor(_journal.Location, null));
+        Assert.Equal(content, File.ReadAllBytes(store.LatestOf(trialId)!));
+
+        // An upload whose bytes do not match the announced hash is refused when complete; the stored epoch stays.
+        var forged = Checkpoint(70_000);
+        var first = Send(owner, new CheckpointChunk("worker-a", trialId, 2, 0, forged.Length, sha, forged[..CheckpointChunk.ChunkBytes]));
+        Assert.True(first.Accepted);
+        var last = Send(owner, new CheckpointChunk("worker-a", trialId, 2, first.Received, forged.Length, sha, forged[(int)first.Received..]));
+        Assert.False(last.Accepted);
+        Assert.Equal(1, _journal.CountEvents("trial-checkpointed"));
+        Assert.Equal(1, store.Latest(trialId)!.Epoch);
+        // An older epoch than the stored one is no longer wanted.
+        Assert.False(Send(owner, Chunk("worker-a", 1, 0, 1000)).Accepted);
+    }
+}
