@@ -20,6 +20,7 @@ namespace Sweep.Search.Engine;
 [JsonDerivedType(typeof(TrialRequeued), "trial_requeued")]
 [JsonDerivedType(typeof(StageCompleted), "stage_completed")]
 [JsonDerivedType(typeof(SweepCompleted), "sweep_completed")]
+[JsonDerivedType(typeof(TrialTested), "trial_tested")]
 public interface ISweepEvent;
 
 /// <summary>The sweep began with this (resolved) spec and seed.</summary>
@@ -59,3 +60,10 @@ public sealed record StageCompleted(int Stage) : ISweepEvent;
 
 /// <summary>The last stage completed; the sweep is done.</summary>
 public sealed record SweepCompleted : ISweepEvent;
+
+/// <summary>
+/// `sweep test` evaluated the best weights of finished trial <paramref name="TrialId"/> once on the test split:
+/// <paramref name="TestAcc"/> over <paramref name="NumTest"/> images, at <paramref name="At"/>. A later one for the same
+/// trial (`--force`) replaces it.
+/// </summary>
+public sealed record TrialTested(string TrialId, double TestAcc, int NumTest, DateTimeOffset At) : ISweepEvent;

@@ -23,6 +23,7 @@ namespace Sweep.Search.Engine;
 /// <param name="FinishOrder">1-based order in which trials reached a terminal status; 0 while open.</param>
 /// <param name="EpochHistory">Every per-epoch report of the current/last run, in epoch order (null before the first).</param>
 /// <param name="FinishedAt">When the trial reached its terminal status (null while open, or in journals older than the field).</param>
+/// <param name="Test">Its best weights' accuracy on the test split, once `sweep test` measured it.</param>
 public sealed record TrialState(
     TrialSpec Spec,
     int Index,
@@ -37,7 +38,8 @@ public sealed record TrialState(
     string? FailureReason = null,
     long FinishOrder = 0,
     ImmutableList<EpochProgress>? EpochHistory = null,
-    DateTimeOffset? FinishedAt = null)
+    DateTimeOffset? FinishedAt = null,
+    TrialTested? Test = null)
 {
     [JsonIgnore] public string TrialId => Spec.TrialId;
 
@@ -49,7 +51,7 @@ public sealed record TrialState(
         other is not null && Spec == other.Spec && Index == other.Index && Ordinal == other.Ordinal && Status == other.Status &&
         Attempts == other.Attempts && Failures == other.Failures && Worker == other.Worker && DispatchedAt == other.DispatchedAt &&
         LastEpoch == other.LastEpoch && Result == other.Result && FailureReason == other.FailureReason &&
-        FinishOrder == other.FinishOrder && Epochs.SequenceEqual(other.Epochs) && FinishedAt == other.FinishedAt;
+        FinishOrder == other.FinishOrder && Epochs.SequenceEqual(other.Epochs) && FinishedAt == other.FinishedAt && Test == other.Test;
 
     public override int GetHashCode() => HashCode.Combine(Spec, Ordinal, Status, Attempts, Worker, Result, FinishOrder);
     [JsonIgnore] public int Stage => Spec.Stage;
@@ -190,6 +192,7 @@ public sealed record SweepState
         TrialRequeued e => ApplyRequeued(e),
         StageCompleted e => e.Stage > LastCompletedStage ? this with { LastCompletedStage = e.Stage } : this,
         SweepCompleted => this with { IsCompleted = true },
+        TrialTested e => ApplyTested(e),
         _ => throw new ArgumentException($"unknown sweep event {sweepEvent.GetType().Name}"),
     };
 
@@ -275,6 +278,10 @@ public sealed record SweepState
             return Close(trial, trial with { Status = TrialStatus.Failed, Failures = failures, FailureReason = e.Reason, FinishOrder = FinishedCount + 1, FinishedAt = e.At });
         return Reopen(trial, trial with { Status = TrialStatus.Pending, Failures = failures, FailureReason = e.Reason, LastEpoch = null, EpochHistory = null });
     }
+
+    // Only a finished trial has best weights to test.
+    private SweepState ApplyTested(TrialTested e) =>
+        FindTrial(e.TrialId) is { IsTerminal: true } trial ? this with { Trials = Trials.SetItem(e.TrialId, trial with { Test = e }) } : this;
 
     private SweepState ApplyRequeued(TrialRequeued e)
     {

@@ -12,8 +12,8 @@ namespace Sweep.Search.Reporting;
 /// <summary>
 /// One finished trial on the leaderboard. <paramref name="TrainAccHistory"/> and <paramref name="ValAccHistory"/> hold the
 /// accuracy checked after the first update (index 0) and after each epoch (index e); <paramref name="LossHistory"/> holds
-/// the training loss reported at the end of each epoch (index e-1 for epoch e). docs/leaderboard-schema.md describes
-/// every field.
+/// the training loss reported at the end of each epoch (index e-1 for epoch e). <paramref name="TestAcc"/> is the best
+/// weights' test-split accuracy once `sweep test` measured it. docs/leaderboard-schema.md describes every field.
 /// </summary>
 public sealed record LeaderboardRow(
     int Rank,
@@ -34,7 +34,8 @@ public sealed record LeaderboardRow(
     DateTimeOffset? FinishedAt = null,
     ImmutableArray<double> TrainAccHistory = default,
     ImmutableArray<double> ValAccHistory = default,
-    ImmutableArray<double> LossHistory = default)
+    ImmutableArray<double> LossHistory = default,
+    double? TestAcc = null)
 {
     public ImmutableArray<double> TrainAccHistory { get; init; } = Seq(TrainAccHistory);
     public ImmutableArray<double> ValAccHistory { get; init; } = Seq(ValAccHistory);
@@ -47,7 +48,7 @@ public sealed record LeaderboardRow(
         EpochsRun == other.EpochsRun && Status == other.Status && Seconds.Equals(other.Seconds) && Worker == other.Worker &&
         Error == other.Error && Slot == other.Slot && Attempts == other.Attempts && StartedAt == other.StartedAt &&
         FinishedAt == other.FinishedAt && TrainAccHistory.SequenceEqual(other.TrainAccHistory) &&
-        ValAccHistory.SequenceEqual(other.ValAccHistory) && LossHistory.SequenceEqual(other.LossHistory);
+        ValAccHistory.SequenceEqual(other.ValAccHistory) && LossHistory.SequenceEqual(other.LossHistory) && TestAcc == other.TestAcc;
 
     public override int GetHashCode() => HashCode.Combine(Rank, TrialId, BestValAcc, Status);
 
@@ -91,7 +92,8 @@ public sealed class Leaderboard
                 t.DispatchedAt is null ? null : WorkerSlots.End(t, DateTimeOffset.UtcNow),
                 t.Result is { TrainAccHistory.IsDefault: false } r ? r.TrainAccHistory : [.. t.Epochs.Select(e => e.TrainAcc)],
                 t.Result is { ValAccHistory.IsDefault: false } v ? v.ValAccHistory : [.. t.Epochs.Select(e => e.ValAcc)],
-                [.. t.Epochs.Select(e => e.Loss)]))
+                [.. t.Epochs.Select(e => e.Loss)],
+                t.Test?.TestAcc))
             .ToImmutableArray();
         var columns = state.Spec?.Space.SearchedNames.ToImmutableArray() ?? [];
         return new Leaderboard(rows, columns);
@@ -111,10 +113,13 @@ public sealed class Leaderboard
     /// <summary>Plain fixed-width table (one header line, one line per row), no terminal escape codes.</summary>
     public string ToTable()
     {
-        string[] header = ["rank", "trial", "stage", "best_val", "best_epoch", "train_acc", "epochs", "status", "seconds", "worker", .. ParamColumns];
+        // The test column appears once `sweep test` has measured a trial: before that it would be all dashes.
+        var tested = Rows.Any(r => r.TestAcc is not null);
+        string[] header = ["rank", "trial", "stage", "best_val", .. (string[])(tested ? ["test_acc"] : []), "best_epoch", "train_acc", "epochs", "status", "seconds", "worker", .. ParamColumns];
         var lines = Rows.Select(r => (string[])[
             r.Rank.ToString(CultureInfo.InvariantCulture), r.TrialId, r.Stage.ToString(CultureInfo.InvariantCulture),
-            Acc(r.BestValAcc), r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.FinalTrainAcc is { } ta ? Acc(ta) : "-",
+            Acc(r.BestValAcc), .. (string[])(tested ? [r.TestAcc is { } test ? Acc(test) : "-"] : []),
+            r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.FinalTrainAcc is { } ta ? Acc(ta) : "-",
             r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Status.ToWireName(), Secs(r.Seconds), WorkerText(r.Worker),
             .. ParamColumns.Select(c => ParamText(r, c))]).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, lines.Count == 0 ? 0 : lines.Max(l => l[i].Length))).ToArray();
@@ -129,14 +134,15 @@ public sealed class Leaderboard
     public string ToCsv()
     {
         var builder = new StringBuilder();
-        string[] header = ["rank", "trial_id", "stage", "best_val_acc", "best_epoch", "final_train_acc", "epochs", "status", "seconds", "worker",
+        string[] header = ["rank", "trial_id", "stage", "best_val_acc", "test_acc", "best_epoch", "final_train_acc", "epochs", "status", "seconds", "worker",
             "slot", "attempts", "started_at", "finished_at", .. ParamColumns, "train_acc_history", "val_acc_history", "loss_history", "error"];
         builder.AppendLine(string.Join(",", header.Select(Quote)));
         foreach (var r in Rows)
         {
             string[] cells = [
                 r.Rank.ToString(CultureInfo.InvariantCulture), r.TrialId, r.Stage.ToString(CultureInfo.InvariantCulture),
-                r.BestValAcc.ToString("R", CultureInfo.InvariantCulture), r.BestEpoch.ToString(CultureInfo.InvariantCulture),
+                r.BestValAcc.ToString("R", CultureInfo.InvariantCulture), r.TestAcc?.ToString("R", CultureInfo.InvariantCulture) ?? "",
+                r.BestEpoch.ToString(CultureInfo.InvariantCulture),
                 r.FinalTrainAcc?.ToString("R", CultureInfo.InvariantCulture) ?? "", r.EpochsRun.ToString(CultureInfo.InvariantCulture),
                 r.Status.ToWireName(), r.Seconds.ToString("R", CultureInfo.InvariantCulture), r.Worker ?? "",
                 r.Slot?.ToString(CultureInfo.InvariantCulture) ?? "", r.Attempts.ToString(CultureInfo.InvariantCulture),

@@ -73,6 +73,7 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new TrialRequeued(trial.TrialId, "worker lost");
         yield return new StageCompleted(1);
         yield return new SweepCompleted();
+        yield return new TrialTested(trial.TrialId, 0.52, 1000, DateTimeOffset.Parse("2026-11-23T10:02:00Z"));
     }
 
     public static IEnumerable<object[]> AllSamples() => Samples().Select(s => new[] { s });
