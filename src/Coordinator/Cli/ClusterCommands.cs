@@ -133,7 +133,7 @@ internal static class ClusterCommands
             : throw new SweepUsageException($"--local-workers {workers} is out of range; use 0..64");
 
     /// <summary>The local workers' CIFAR-10 folder, checked by the worker program that will read it.</summary>
-    private static string ResolveData(string workerDll, string? flag, string fromSpec) =>
+    internal static string ResolveData(string workerDll, string? flag, string fromSpec) =>
         flag is not null ? LocalWorkerPool.CheckData(workerDll, flag, "--data") : LocalWorkerPool.CheckData(workerDll, fromSpec, "the spec's data.directory");
 
     private static void RefuseOtherSweep(SweepState existing, SweepSpec requested, JournalLocation location)

@@ -16,6 +16,8 @@ public static class SweepCli
         root.Subcommands.Add(PlanCommand.Build());
         root.Subcommands.Add(Reporting.ReportCommand.Build());
         root.Subcommands.Add(Dashboard.DashboardCommand.Build());
+        root.Subcommands.Add(ResultCommands.Export());
+        root.Subcommands.Add(ResultCommands.Test());
         return root;
     }
 }

@@ -23,6 +23,7 @@ namespace Sweep.Search.Engine;
 [JsonDerivedType(typeof(TrialCheckpointed), "trial_checkpointed")]
 [JsonDerivedType(typeof(TrialResumed), "trial_resumed")]
 [JsonDerivedType(typeof(CheckpointDiscarded), "checkpoint_discarded")]
+[JsonDerivedType(typeof(TrialTested), "trial_tested")]
 public interface ISweepEvent;
 
 /// <summary>The sweep began with this (resolved) spec and seed.</summary>
@@ -83,3 +84,10 @@ public sealed record TrialResumed(string TrialId, string FromTrialId, int Epoch)
 /// a failure.
 /// </summary>
 public sealed record CheckpointDiscarded(string TrialId, string FromTrialId, int Epoch, string Reason) : ISweepEvent;
+
+/// <summary>
+/// `sweep test` evaluated the best weights of finished trial <paramref name="TrialId"/> once on the test split:
+/// <paramref name="TestAcc"/> over <paramref name="NumTest"/> images, at <paramref name="At"/>. A later one for the same
+/// trial (`--force`) replaces it.
+/// </summary>
+public sealed record TrialTested(string TrialId, double TestAcc, int NumTest, DateTimeOffset At) : ISweepEvent;

@@ -25,6 +25,7 @@ namespace Sweep.Search.Engine;
 /// <param name="FinishedAt">When the trial reached its terminal status (null while open, or in journals older than the field).</param>
 /// <param name="Checkpoint">The latest checkpoint the coordinator stored for this trial, with the epoch reports it covers (null: none).</param>
 /// <param name="ResumedFrom">Where the current/last run continued from (null: it started at epoch 0).</param>
+/// <param name="Test">Its best weights' accuracy on the test split, once `sweep test` measured it.</param>
 public sealed record TrialState(
     TrialSpec Spec,
     int Index,
@@ -41,7 +42,9 @@ public sealed record TrialState(
     ImmutableList<EpochProgress>? EpochHistory = null,
     DateTimeOffset? FinishedAt = null,
     StoredCheckpoint? Checkpoint = null,
-    ResumePoint? ResumedFrom = null)
+    ResumePoint? ResumedFrom = null,
+
+    TrialTested? Test = null)
 {
     [JsonIgnore] public string TrialId => Spec.TrialId;
 
@@ -54,7 +57,7 @@ public sealed record TrialState(
         Attempts == other.Attempts && Failures == other.Failures && Worker == other.Worker && DispatchedAt == other.DispatchedAt &&
         LastEpoch == other.LastEpoch && Result == other.Result && FailureReason == other.FailureReason &&
         FinishOrder == other.FinishOrder && Epochs.SequenceEqual(other.Epochs) && FinishedAt == other.FinishedAt &&
-        Checkpoint == other.Checkpoint && ResumedFrom == other.ResumedFrom;
+        Checkpoint == other.Checkpoint && ResumedFrom == other.ResumedFrom && Test == other.Test;
 
     public override int GetHashCode() => HashCode.Combine(Spec, Ordinal, Status, Attempts, Worker, Result, FinishOrder);
     [JsonIgnore] public int Stage => Spec.Stage;
@@ -218,6 +221,7 @@ public sealed record SweepState
         TrialCheckpointed e => ApplyCheckpointed(e),
         TrialResumed e => ApplyResumed(e),
         CheckpointDiscarded e => ApplyDiscarded(e),
+        TrialTested e => ApplyTested(e),
         _ => throw new ArgumentException($"unknown sweep event {sweepEvent.GetType().Name}"),
     };
 
@@ -304,6 +308,10 @@ public sealed record SweepState
             return Close(trial, trial with { Status = TrialStatus.Failed, Failures = failures, FailureReason = e.Reason, FinishOrder = FinishedCount + 1, FinishedAt = e.At });
         return Reopen(trial, trial with { Status = TrialStatus.Pending, Failures = failures, FailureReason = e.Reason, LastEpoch = null, EpochHistory = null });
     }
+
+    // Only a finished trial has best weights to test.
+    private SweepState ApplyTested(TrialTested e) =>
+        FindTrial(e.TrialId) is { IsTerminal: true } trial ? this with { Trials = Trials.SetItem(e.TrialId, trial with { Test = e }) } : this;
 
     private SweepState ApplyRequeued(TrialRequeued e)
     {

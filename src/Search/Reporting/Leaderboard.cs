@@ -14,7 +14,8 @@ namespace Sweep.Search.Reporting;
 /// accuracy checked after the first update (index 0) and after each epoch (index e); <paramref name="LossHistory"/> holds
 /// the training loss reported at the end of each epoch (index e-1 for epoch e). <paramref name="ResumedFrom"/> says where the
 /// trial's final run continued from (<c>s1-t0003@2</c>: that trial's checkpoint after epoch 2), null when it started at
-/// epoch 0. docs/leaderboard-schema.md describes every field.
+/// epoch 0. <paramref name="TestAcc"/> is the best weights' test-split accuracy once `sweep test` measured it.
+/// docs/leaderboard-schema.md describes every field.
 /// </summary>
 public sealed record LeaderboardRow(
     int Rank,
@@ -36,7 +37,8 @@ public sealed record LeaderboardRow(
     ImmutableArray<double> TrainAccHistory = default,
     ImmutableArray<double> ValAccHistory = default,
     ImmutableArray<double> LossHistory = default,
-    string? ResumedFrom = null)
+    string? ResumedFrom = null,
+    double? TestAcc = null)
 {
     public ImmutableArray<double> TrainAccHistory { get; init; } = Seq(TrainAccHistory);
     public ImmutableArray<double> ValAccHistory { get; init; } = Seq(ValAccHistory);
@@ -50,7 +52,7 @@ public sealed record LeaderboardRow(
         Error == other.Error && Slot == other.Slot && Attempts == other.Attempts && StartedAt == other.StartedAt &&
         FinishedAt == other.FinishedAt && TrainAccHistory.SequenceEqual(other.TrainAccHistory) &&
         ValAccHistory.SequenceEqual(other.ValAccHistory) && LossHistory.SequenceEqual(other.LossHistory) &&
-        ResumedFrom == other.ResumedFrom;
+        ResumedFrom == other.ResumedFrom && TestAcc == other.TestAcc;
 
     public override int GetHashCode() => HashCode.Combine(Rank, TrialId, BestValAcc, Status);
 
@@ -95,7 +97,8 @@ public sealed class Leaderboard
                 t.Result is { TrainAccHistory.IsDefault: false } r ? r.TrainAccHistory : [.. t.Epochs.Select(e => e.TrainAcc)],
                 t.Result is { ValAccHistory.IsDefault: false } v ? v.ValAccHistory : [.. t.Epochs.Select(e => e.ValAcc)],
                 [.. t.Epochs.Select(e => e.Loss)],
-                t.ResumedFrom?.ToString()))
+                t.ResumedFrom?.ToString(),
+                t.Test?.TestAcc))
             .ToImmutableArray();
         var columns = state.Spec?.Space.SearchedNames.ToImmutableArray() ?? [];
         return new Leaderboard(rows, columns);
@@ -115,13 +118,16 @@ public sealed class Leaderboard
     /// <summary>Plain fixed-width table (one header line, one line per row), no terminal escape codes.</summary>
     public string ToTable()
     {
-        // The "from" column (where a resumed or carried-over trial continued from) only when some trial did.
+        // Optional columns only when some trial has them: "test_acc" once `sweep test` measured one, "from" when a
+        // resumed or carried-over trial continued from a checkpoint.
+        var tested = Rows.Any(r => r.TestAcc is not null);
         var resumed = Rows.Any(r => r.ResumedFrom is not null);
-        string[] header = ["rank", "trial", "stage", "best_val", "best_epoch", "train_acc", "epochs", "status", "seconds", "worker",
+        string[] header = ["rank", "trial", "stage", "best_val", .. tested ? ["test_acc"] : Array.Empty<string>(), "best_epoch", "train_acc", "epochs", "status", "seconds", "worker",
             .. resumed ? ["from"] : Array.Empty<string>(), .. ParamColumns];
         var lines = Rows.Select(r => (string[])[
             r.Rank.ToString(CultureInfo.InvariantCulture), r.TrialId, r.Stage.ToString(CultureInfo.InvariantCulture),
-            Acc(r.BestValAcc), r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.FinalTrainAcc is { } ta ? Acc(ta) : "-",
+            Acc(r.BestValAcc), .. (string[])(tested ? [r.TestAcc is { } test ? Acc(test) : "-"] : []),
+            r.BestEpoch.ToString(CultureInfo.InvariantCulture), r.FinalTrainAcc is { } ta ? Acc(ta) : "-",
             r.EpochsRun.ToString(CultureInfo.InvariantCulture), r.Status.ToWireName(), Secs(r.Seconds), WorkerText(r.Worker),
             .. resumed ? [r.ResumedFrom ?? "-"] : Array.Empty<string>(),
             .. ParamColumns.Select(c => ParamText(r, c))]).ToList();
@@ -137,14 +143,15 @@ public sealed class Leaderboard
     public string ToCsv()
     {
         var builder = new StringBuilder();
-        string[] header = ["rank", "trial_id", "stage", "best_val_acc", "best_epoch", "final_train_acc", "epochs", "status", "seconds", "worker",
+        string[] header = ["rank", "trial_id", "stage", "best_val_acc", "test_acc", "best_epoch", "final_train_acc", "epochs", "status", "seconds", "worker",
             "slot", "attempts", "started_at", "finished_at", .. ParamColumns, "train_acc_history", "val_acc_history", "loss_history", "resumed_from", "error"];
         builder.AppendLine(string.Join(",", header.Select(Quote)));
         foreach (var r in Rows)
         {
             string[] cells = [
                 r.Rank.ToString(CultureInfo.InvariantCulture), r.TrialId, r.Stage.ToString(CultureInfo.InvariantCulture),
-                r.BestValAcc.ToString("R", CultureInfo.InvariantCulture), r.BestEpoch.ToString(CultureInfo.InvariantCulture),
+                r.BestValAcc.ToString("R", CultureInfo.InvariantCulture), r.TestAcc?.ToString("R", CultureInfo.InvariantCulture) ?? "",
+                r.BestEpoch.ToString(CultureInfo.InvariantCulture),
                 r.FinalTrainAcc?.ToString("R", CultureInfo.InvariantCulture) ?? "", r.EpochsRun.ToString(CultureInfo.InvariantCulture),
                 r.Status.ToWireName(), r.Seconds.ToString("R", CultureInfo.InvariantCulture), r.Worker ?? "",
                 r.Slot?.ToString(CultureInfo.InvariantCulture) ?? "", r.Attempts.ToString(CultureInfo.InvariantCulture),

@@ -86,6 +86,7 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new TrialCheckpointed(trial.TrialId, 1, new string('c', 64), 40_000_000);
         yield return new TrialResumed(trial.TrialId, "s1-t0002", 1);
         yield return new CheckpointDiscarded(trial.TrialId, trial.TrialId, 1, "checksum mismatch");
+        yield return new TrialTested(trial.TrialId, 0.52, 1000, DateTimeOffset.Parse("2026-11-23T10:02:00Z"));
     }
 
     public static IEnumerable<object[]> AllSamples() => Samples().Select(s => new[] { s });

@@ -56,9 +56,9 @@ public class LeaderboardTests
         Assert.Equal(["s1-t0002", "s1-t0003"], board.Rows.Select(r => r.TrialId));
         Assert.Equal(TrialStatus.Failed, board.Rows[1].Status);
         var csv = board.ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("rank,trial_id,stage,best_val_acc,best_epoch,final_train_acc,epochs,status,seconds,worker,slot,attempts,started_at,finished_at,batch_size,dropout,hidden_dims,learning_rate,update_rule,weight_scale,train_acc_history,val_acc_history,loss_history,resumed_from,error", csv[0].TrimEnd('\r'));
+        Assert.Equal("rank,trial_id,stage,best_val_acc,test_acc,best_epoch,final_train_acc,epochs,status,seconds,worker,slot,attempts,started_at,finished_at,batch_size,dropout,hidden_dims,learning_rate,update_rule,weight_scale,train_acc_history,val_acc_history,loss_history,resumed_from,error", csv[0].TrimEnd('\r'));
         Assert.EndsWith(",\"bad, \"\"weird\"\" error\"", csv[2].TrimEnd('\r'));
-        Assert.StartsWith("1,s1-t0002,1,0.4,1,", csv[1]);
+        Assert.StartsWith("1,s1-t0002,1,0.4,,1,", csv[1]);
     }
 
     [Fact]
@@ -99,5 +99,25 @@ public class LeaderboardTests
         Assert.Equal("completed", (string?)row["status"]);
         Assert.Equal("fc", (string?)row["params"]!["model"]);
         Assert.Equal(board.Rows.ToArray(), Leaderboard.RowsFromJson(json).ToArray());
+    }
+
+    [Fact]
+    public void A_tested_trial_shows_its_test_accuracy_in_table_csv_and_json_and_a_later_test_replaces_it()
+    {
+        var state = Finished(("s1-t0001", Result(0.5, 1, 1, "w1")), ("s1-t0002", Result(0.45, 1, 1, "w1")));
+        Assert.DoesNotContain("test_acc", Leaderboard.From(state).ToTable());
+        state = state.Apply(new TrialTested("s1-t0002", 0.4, 1000, TestSpecs.T0));
+        state = state.Apply(new TrialTested("s1-t0002", 0.41, 1000, TestSpecs.T0.AddMinutes(1)));
+        // A trial that is still open has no best weights to test: the event leaves it alone.
+        state = state.Apply(new TrialTested("s1-t0003", 0.9, 1000, TestSpecs.T0));
+        var board = Leaderboard.From(state);
+        Assert.Equal([null, 0.41], board.Rows.Select(r => r.TestAcc));
+        Assert.Null(state.GetTrial("s1-t0003").Test);
+        var table = board.ToTable().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("test_acc", table[0]);
+        Assert.Equal(table[0].IndexOf("test_acc", StringComparison.Ordinal), table[2].IndexOf("0.4100", StringComparison.Ordinal));
+        Assert.StartsWith("2,s1-t0002,1,0.45,0.41,1,", board.ToCsv().Split('\n')[2]);
+        Assert.Equal(0.41, (double)JsonNode.Parse(board.ToJson())!["rows"]![1]!["test_acc"]!);
+        Assert.Equal(board.Rows.ToArray(), Leaderboard.RowsFromJson(board.ToJson()).ToArray());
     }
 }

@@ -32,6 +32,7 @@ public class JsonRoundTripTests
         { new TrialRequeued("s1-t0001", "worker worker-1 lost"), "trial_requeued" },
         { new StageCompleted(1), "stage_completed" },
         { new SweepCompleted(), "sweep_completed" },
+        { new TrialTested("s1-t0001", 0.52, 1000, DateTimeOffset.Parse("2026-11-23T10:02:00Z", System.Globalization.CultureInfo.InvariantCulture)), "trial_tested" },
     };
 
     [Theory]
