@@ -38,6 +38,8 @@ public static class WireManifests
         ["trial-requeued"] = typeof(TrialRequeued),
         ["stage-completed"] = typeof(StageCompleted),
         ["sweep-completed"] = typeof(SweepCompleted),
+        ["trial-pruned"] = typeof(TrialPruned),
+        ["stage-planned"] = typeof(StagePlanned),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<Type, string> NamesByType =

@@ -20,6 +20,8 @@ namespace Sweep.Search.Engine;
 [JsonDerivedType(typeof(TrialRequeued), "trial_requeued")]
 [JsonDerivedType(typeof(StageCompleted), "stage_completed")]
 [JsonDerivedType(typeof(SweepCompleted), "sweep_completed")]
+[JsonDerivedType(typeof(TrialPruned), "trial_pruned")]
+[JsonDerivedType(typeof(StagePlanned), "stage_planned")]
 public interface ISweepEvent;
 
 /// <summary>The sweep began with this (resolved) spec and seed.</summary>
@@ -59,3 +61,21 @@ public sealed record StageCompleted(int Stage) : ISweepEvent;
 
 /// <summary>The last stage completed; the sweep is done.</summary>
 public sealed record SweepCompleted : ISweepEvent;
+
+/// <summary>
+/// The spec's pruning rule stopped a running trial after epoch <paramref name="Epoch"/>: it is <c>pruned</c> for good (its
+/// best val accuracy and epoch count come from its epoch reports) and the coordinator cancels its run.
+/// <paramref name="Reason"/> holds the figures the rule decided on.
+/// </summary>
+public sealed record TrialPruned(string TrialId, int Epoch, string Reason, DateTimeOffset? At = null) : ISweepEvent;
+
+/// <summary>
+/// With <c>stage_start = eager</c>: stage <paramref name="Stage"/> is planned from exactly the finished trials
+/// <paramref name="BasedOn"/> (the quorum of the previous stage, and earlier stages); its StageStarted follows. The last
+/// stage_planned of a stage before its stage_started is the plan it ran.
+/// </summary>
+public sealed record StagePlanned(int Stage, ImmutableArray<string> BasedOn) : ISweepEvent
+{
+    public bool Equals(StagePlanned? other) => other is not null && Stage == other.Stage && BasedOn.SequenceEqual(other.BasedOn);
+    public override int GetHashCode() => HashCode.Combine(Stage, BasedOn.Length);
+}
