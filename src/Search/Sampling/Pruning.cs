@@ -41,7 +41,7 @@ public static class MedianPruning
         public bool Prune => Value < Median;
 
         public string Describe() => string.Create(CultureInfo.InvariantCulture,
-            $"best val {Value:0.0000} after epoch {Epoch} is below the median {Median:0.0000} of {Peers} stage peers");
+            $"best val {Value:0.0000} after epoch {Epoch} is below the median {Median:0.0000} of {Peers} stage peer(s)");
     }
 
     /// <summary>The verdict for <paramref name="progress"/>, or null when the rule cannot judge yet (too early, too few peers, last epoch).</summary>

@@ -73,6 +73,8 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new TrialRequeued(trial.TrialId, "worker lost");
         yield return new StageCompleted(1);
         yield return new SweepCompleted();
+        yield return new TrialPruned(trial.TrialId, 2, "best val 0.3500 after epoch 2 is below the median 0.4500 of 3 stage peer(s)", DateTimeOffset.UnixEpoch);
+        yield return new StagePlanned(2, [trial.TrialId]);
     }
 
     public static IEnumerable<object[]> AllSamples() => Samples().Select(s => new[] { s });

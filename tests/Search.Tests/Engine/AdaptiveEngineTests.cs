@@ -1,7 +1,7 @@
 using Sweep.Search.Engine;
 using Sweep.Search.Planning;
 using Sweep.Search.Reporting;
-using Sweep.Search.Sampling;
+using Sweep.Search.Serialization;
 using Sweep.Search.Specs;
 using Sweep.Search.Tests.Support;
 using Sweep.Search.Trials;
@@ -57,7 +57,7 @@ public class AdaptiveEngineTests
         state = Report(state, "s1-t0004", 2, 0.44);
         var events = _engine.Prune(state, "s1-t0004", T0.AddSeconds(9));
         var pruned = Assert.IsType<TrialPruned>(Assert.Single(events));
-        Assert.Equal(new TrialPruned("s1-t0004", 2, "best val 0.4600 after epoch 2 is below the median 0.5000 of 3 stage peers", T0.AddSeconds(9)), pruned);
+        Assert.Equal(new TrialPruned("s1-t0004", 2, "best val 0.4600 after epoch 2 is below the median 0.5000 of 3 stage peer(s)", T0.AddSeconds(9)), pruned);
         state = state.ApplyAll(events);
 
         var trial = state.GetTrial("s1-t0004");
@@ -159,6 +159,32 @@ public class AdaptiveEngineTests
         Assert.Equal(uncut.OfType<StageStarted>().Last(), recovered.OfType<StageStarted>().Single());
         // With the plan stored, recovery plans nothing again.
         Assert.Empty(_engine.Recover(SweepState.Replay(uncut)).OfType<StageStarted>());
+    }
+
+    [Fact]
+    public void A_snapshot_keeps_pruned_trials_and_an_eager_stage_with_its_straggler()
+    {
+        var spec = EagerSpec() with
+        {
+            Stages = [new StageSpec(4, 3, 1000), new StageSpec(2, 3, 1000, TopK: 3, CarryOver: 1)],
+            Pruning = new PruningSpec(PruningRule.Median, MinEpochs: 1, MinPeers: 1),
+        };
+        var (state, _) = Start(spec, slots: 4);
+        state = Report(state, "s1-t0001", 1, 0.5);
+        state = Report(state, "s1-t0002", 1, 0.2);
+        state = state.ApplyAll(_engine.Prune(state, "s1-t0002", T0));
+        state = Finish(state, "s1-t0001");
+        state = Finish(state, "s1-t0003");
+        // The pruned trial counts toward the quorum (3 of 4 finished): stage 2 runs beside the straggler s1-t0004.
+        Assert.Equal((2, 1), (state.CurrentStage, state.Counts.Pruned));
+
+        var restored = SweepJson.Deserialize<SweepState>(SweepJson.Serialize(state));
+        Assert.Equal(state.Counts, restored.Counts);
+        Assert.Equal(state.Trials.Values.OrderBy(t => t.Ordinal), restored.Trials.Values.OrderBy(t => t.Ordinal));
+        Assert.Equal(0.2, restored.GetTrial("s1-t0002").BestValAcc);
+        var straggler = TestSpecs.FakeResult(state.GetTrial("s1-t0004").Spec, "w1");
+        Assert.Equal(_engine.Complete(state, "s1-t0004", straggler, T0), _engine.Complete(restored, "s1-t0004", straggler, T0));
+        Assert.Equal(Leaderboard.From(state).ToCsv(), Leaderboard.From(restored).ToCsv());
     }
 
     [Fact]

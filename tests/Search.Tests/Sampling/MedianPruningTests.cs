@@ -28,7 +28,7 @@ public class MedianPruningTests
         var verdict = MedianPruning.Judge(Median, Progress("x", 5, 0.42, 0.41), Peers)!;
         Assert.True(verdict.Prune);
         Assert.Equal(new MedianPruning.Verdict(2, 0.42, 0.45, 3), verdict);
-        Assert.Equal("best val 0.4200 after epoch 2 is below the median 0.4500 of 3 stage peers", verdict.Describe());
+        Assert.Equal("best val 0.4200 after epoch 2 is below the median 0.4500 of 3 stage peer(s)", verdict.Describe());
         Assert.False(MedianPruning.Judge(Median, Progress("y", 5, 0.20, 0.45), Peers)!.Prune);
     }
 

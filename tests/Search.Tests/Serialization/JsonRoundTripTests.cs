@@ -32,7 +32,7 @@ public class JsonRoundTripTests
         { new TrialRequeued("s1-t0001", "worker worker-1 lost"), "trial_requeued" },
         { new StageCompleted(1), "stage_completed" },
         { new SweepCompleted(), "sweep_completed" },
-        { new TrialPruned("s1-t0004", 2, "best val 0.3500 after epoch 2 is below the median 0.4500 of 3 stage peers", TestSpecs.T0.AddSeconds(5)), "trial_pruned" },
+        { new TrialPruned("s1-t0004", 2, "best val 0.3500 after epoch 2 is below the median 0.4500 of 3 stage peer(s)", TestSpecs.T0.AddSeconds(5)), "trial_pruned" },
         { new StagePlanned(2, ["s1-t0001", "s1-t0002", "s1-t0004"]), "stage_planned" },
     };
 
