@@ -27,6 +27,9 @@ public sealed class ScriptedTrialRunner(TrialScript script, TimeSpan epochPause,
     private int _maxConcurrent;
 
     public ConcurrentQueue<string> Started { get; } = new();
+
+    /// <summary>The trials whose run ended because it was cancelled, in the order they ended.</summary>
+    public ConcurrentQueue<string> Cancelled { get; } = new();
     public ConcurrentQueue<int> Threads { get; } = new();
     public int MaxConcurrent => Volatile.Read(ref _maxConcurrent);
 
@@ -67,7 +70,10 @@ public sealed class ScriptedTrialRunner(TrialScript script, TimeSpan epochPause,
             for (var epoch = first; epoch <= trial.Budget.Epochs; epoch++)
             {
                 if (cancellation.WaitHandle.WaitOne(epochPause))
+                {
+                    Cancelled.Enqueue(trial.TrialId);
                     return Result(TrialStatus.Cancelled, train, val);
+                }
                 var acc = 0.1 + 0.01 * epoch + (trial.Seed % 100) / 1000.0;
                 train.Add(acc + 0.05);
                 val.Add(acc);

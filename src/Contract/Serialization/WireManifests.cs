@@ -46,6 +46,8 @@ public static class WireManifests
         ["trial-checkpointed"] = typeof(TrialCheckpointed),
         ["trial-resumed"] = typeof(TrialResumed),
         ["checkpoint-discarded"] = typeof(CheckpointDiscarded),
+        ["trial-pruned"] = typeof(TrialPruned),
+        ["stage-planned"] = typeof(StagePlanned),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<Type, string> NamesByType =

@@ -234,8 +234,30 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
 
     private void OnEpoch(TrialEpochReport report)
     {
-        if (FromAssignedWorker(report.WorkerId, report.TrialId, "epoch report"))
-            PersistThen(_engine.ReportEpoch(_state, report.TrialId, report.WorkerId, report.Epoch, report.Loss, report.TrainAcc, report.ValAcc), () => { });
+        if (!FromAssignedWorker(report.WorkerId, report.TrialId, "epoch report"))
+            return;
+        var events = _engine.ReportEpoch(_state, report.TrialId, report.WorkerId, report.Epoch, report.Loss, report.TrainAcc, report.ValAcc);
+        PersistThen(events, () => { });
+        if (events.Count > 0)
+            PruneIfDue(report.TrialId, report.WorkerId);
+    }
+
+    /// <summary>
+    /// Asks the engine whether the spec's pruning rule stops the trial after the epoch just reported; the decision is
+    /// journaled first, then the run is cancelled on its worker (whose cancelled result is then acknowledged and dropped,
+    /// since the trial is already terminal).
+    /// </summary>
+    private void PruneIfDue(string trialId, string workerId)
+    {
+        var events = _engine.Prune(_state, trialId, DateTimeOffset.UtcNow);
+        if (events.Count == 0 || events[0] is not TrialPruned pruned)
+            return;
+        PersistThen(events, () =>
+        {
+            _log.Info("trial {0} pruned: {1}; cancelling it on {2}", trialId, pruned.Reason, workerId);
+            _workers.Find(workerId)?.Actor.Tell(new CancelTrial(trialId, "pruned: " + pruned.Reason));
+            DispatchToAll();
+        });
     }
 
     private void OnFinished(TrialFinished finished)

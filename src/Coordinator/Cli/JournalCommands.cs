@@ -24,6 +24,7 @@ internal static class JournalCommands
             Console.WriteLine(ProgressView.Describe(progress));
             foreach (var trial in progress.Running)
                 Console.WriteLine("  running " + ProgressView.DescribeRunning(trial));
+            Console.WriteLine(SlotUtilization.Of(state, DateTimeOffset.UtcNow).Describe());
             // Failures stay visible after a retry succeeds: "s1-t0003 failed 1 time(s), retried: trial process crashed (signal 11)".
             foreach (var trial in state.Trials.Values.Where(t => t.Failures > 0).OrderBy(t => t.Ordinal))
                 Console.WriteLine($"  {trial.TrialId} failed {trial.Failures} time(s){(trial.Status == TrialStatus.Failed ? "" : ", retried")}: {trial.FailureReason}");

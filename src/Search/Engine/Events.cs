@@ -24,6 +24,8 @@ namespace Sweep.Search.Engine;
 [JsonDerivedType(typeof(TrialResumed), "trial_resumed")]
 [JsonDerivedType(typeof(CheckpointDiscarded), "checkpoint_discarded")]
 [JsonDerivedType(typeof(TrialTested), "trial_tested")]
+[JsonDerivedType(typeof(TrialPruned), "trial_pruned")]
+[JsonDerivedType(typeof(StagePlanned), "stage_planned")]
 public interface ISweepEvent;
 
 /// <summary>The sweep began with this (resolved) spec and seed.</summary>
@@ -91,3 +93,19 @@ public sealed record CheckpointDiscarded(string TrialId, string FromTrialId, int
 /// trial (`--force`) replaces it.
 /// </summary>
 public sealed record TrialTested(string TrialId, double TestAcc, int NumTest, DateTimeOffset At) : ISweepEvent;
+/// The spec's pruning rule stopped a running trial after epoch <paramref name="Epoch"/>: it is <c>pruned</c> for good (its
+/// best val accuracy and epoch count come from its epoch reports) and the coordinator cancels its run.
+/// <paramref name="Reason"/> holds the figures the rule decided on.
+/// </summary>
+public sealed record TrialPruned(string TrialId, int Epoch, string Reason, DateTimeOffset? At = null) : ISweepEvent;
+
+/// <summary>
+/// With <c>stage_start = eager</c>: stage <paramref name="Stage"/> is planned from exactly the finished trials
+/// <paramref name="BasedOn"/> (the quorum of the previous stage, and earlier stages); its StageStarted follows. The last
+/// stage_planned of a stage before its stage_started is the plan it ran.
+/// </summary>
+public sealed record StagePlanned(int Stage, ImmutableArray<string> BasedOn) : ISweepEvent
+{
+    public bool Equals(StagePlanned? other) => other is not null && Stage == other.Stage && BasedOn.SequenceEqual(other.BasedOn);
+    public override int GetHashCode() => HashCode.Combine(Stage, BasedOn.Length);
+}

@@ -57,9 +57,11 @@ public sealed class SweepEngine
         return _samplerFactory(state.Spec).Tell(ToProgress(trial), [.. peers]);
     }
 
+    // ValAccHistory is per epoch (index e-1 for epoch e): the run's epoch reports, or a finished result's history after
+    // its epoch-0 check.
     private static TrialProgress ToProgress(TrialState t) => new(
         t.TrialId, t.Stage, t.Spec.Params, t.LastEpoch?.Epoch ?? t.Result?.EpochsRun ?? 0, t.Spec.Budget.Epochs,
-        t.Result is { ValAccHistory.IsDefault: false } r ? r.ValAccHistory : t.LastEpoch is { } e ? [e.ValAcc] : []);
+        t.Epochs.Count > 0 ? [.. t.Epochs.Select(e => e.ValAcc)] : t.Result is { ValAccHistory.Length: > 1 } r ? [.. r.ValAccHistory.Skip(1)] : []);
 
     /// <summary>
     /// A worker's result. Completed and diverged results finish the trial (diverged is terminal, never retried); a
@@ -137,7 +139,7 @@ public sealed class SweepEngine
         if (state.IsStarted && !state.IsCompleted)
         {
             if (state.CurrentStage == 0) StartStage(state, 1, events);
-            else if (state.IsStageFinished(state.CurrentStage)) AfterTerminal(state, events);
+            else if (state.IsStageFinished(state.CurrentStage) || IsEager(state)) AfterTerminal(state, events);
         }
         return events;
     }
@@ -219,6 +221,11 @@ public sealed class SweepEngine
     /// <summary>Appends stage/sweep completion events that became due after <paramref name="events"/>.</summary>
     private void AfterTerminal(SweepState state, List<ISweepEvent> events)
     {
+        if (IsEager(state))
+        {
+            AfterTerminalEager(state, events);
+            return;
+        }
         foreach (var e in events) state = state.Apply(e);
         while (!state.IsCompleted && state.CurrentStage > 0 && state.IsStageFinished(state.CurrentStage))
         {
@@ -248,4 +255,66 @@ public sealed class SweepEngine
         events.Add(started);
         return state.Apply(started);
     }
+
+    /// <summary>
+    /// Prunes <paramref name="trialId"/> when the sampler's early-stopping hook (<see cref="EarlyStop"/>, which carries the
+    /// spec's pruning rule) says so after its latest epoch: [TrialPruned, then any stage/sweep transition it completes].
+    /// Empty when the trial goes on. The caller persists the events, then cancels the run on its worker.
+    /// </summary>
+    public IReadOnlyList<ISweepEvent> Prune(SweepState state, string trialId, DateTimeOffset? now = null)
+    {
+        if (EarlyStop(state, trialId) != TrialDecision.Stop) return [];
+        var trial = state.GetTrial(trialId);
+        var progress = ToProgress(trial);
+        var peers = state.TrialsOfStage(trial.Stage).Where(t => t.TrialId != trialId).Select(ToProgress);
+        var reason = MedianPruning.Judge(state.Spec!.PruningOf(trial.Stage), progress, peers) is { Prune: true } verdict
+            ? verdict.Describe()
+            : $"stopped by the {_samplerFactory(state.Spec).Kind} sampler after epoch {progress.Epoch}";
+        var events = new List<ISweepEvent> { new TrialPruned(trialId, progress.Epoch, reason, now) };
+        AfterTerminal(state, events);
+        return events;
+    }
+
+    private static bool IsEager(SweepState state) => state.Spec?.StageStart is { Mode: StageStartMode.Eager };
+
+    /// <summary>
+    /// Stage transitions with <c>stage_start = eager</c>: stage k+1 is planned (StagePlanned, then StageStarted) as soon as
+    /// a quorum of stage k is finished, from the finished trials at that moment; stages complete in order once every trial
+    /// of theirs is terminal (stragglers included), and the sweep completes with its last stage.
+    /// </summary>
+    private void AfterTerminalEager(SweepState state, List<ISweepEvent> events)
+    {
+        foreach (var e in events) state = state.Apply(e);
+        while (!state.IsCompleted && state.CurrentStage > 0)
+        {
+            var next = state.LastCompletedStage + 1;
+            if (next <= state.CurrentStage && state.IsStageFinished(next))
+            {
+                var completed = new StageCompleted(next);
+                events.Add(completed);
+                state = state.Apply(completed);
+            }
+            else if (state.LastCompletedStage >= state.StageCount)
+            {
+                var done = new SweepCompleted();
+                events.Add(done);
+                state = state.Apply(done);
+            }
+            else if (state.CurrentStage < state.StageCount && QuorumFinished(state, state.CurrentStage))
+            {
+                var stage = state.CurrentStage + 1;
+                var planned = new StagePlanned(stage, [.. state.HistoryBefore(stage).Select(t => t.TrialId)]);
+                events.Add(planned);
+                state = StartStage(state.Apply(planned), stage, events);
+            }
+            else
+            {
+                break;
+            }
+        }
+    }
+
+    private static bool QuorumFinished(SweepState state, int stage) =>
+        state.IsStageFinished(stage) ||
+        (state.StageTrials.TryGetValue(stage, out var ids) && ids.Count(id => state.Trials[id].IsTerminal) >= state.Spec!.QuorumOf(ids.Length));
 }

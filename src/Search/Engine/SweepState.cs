@@ -62,6 +62,17 @@ public sealed record TrialState(
     public override int GetHashCode() => HashCode.Combine(Spec, Ordinal, Status, Attempts, Worker, Result, FinishOrder);
     [JsonIgnore] public int Stage => Spec.Stage;
     [JsonIgnore] public bool IsTerminal => Status.IsTerminal();
+
+    // A pruned trial has no worker result (its run was cancelled): its outcome is what its epoch reports say.
+
+    /// <summary>Best val accuracy: the result's, or a pruned trial's best epoch report; 0 without either.</summary>
+    [JsonIgnore] public double BestValAcc => Result?.BestValAcc ?? (Status == TrialStatus.Pruned && Epochs.Count > 0 ? Epochs.Max(e => e.ValAcc) : 0);
+
+    /// <summary>The epoch of <see cref="BestValAcc"/> (the first one on a tie); 0 without a result or pruned epochs.</summary>
+    [JsonIgnore] public int BestEpoch => Result?.BestEpoch ?? (Status == TrialStatus.Pruned && Epochs.Count > 0 ? Epochs.MaxBy(e => e.ValAcc)!.Epoch : 0);
+
+    /// <summary>Epochs trained: the result's, or the epochs a pruned trial reported before it was stopped.</summary>
+    [JsonIgnore] public int EpochsRun => Result?.EpochsRun ?? (Status == TrialStatus.Pruned ? Epochs.Count : 0);
 }
 
 /// <summary>
@@ -85,12 +96,12 @@ public sealed record ResumePoint(string FromTrialId, int Epoch)
 }
 
 /// <summary>Counts of trials by status.</summary>
-public sealed record StatusCounts(int Pending, int Running, int Completed, int Diverged, int Failed, int Cancelled)
+public sealed record StatusCounts(int Pending, int Running, int Completed, int Diverged, int Failed, int Cancelled, int Pruned = 0)
 {
     public static readonly StatusCounts Zero = new(0, 0, 0, 0, 0, 0);
 
-    [JsonIgnore] public int Total => Pending + Running + Completed + Diverged + Failed + Cancelled;
-    [JsonIgnore] public int Terminal => Completed + Diverged + Failed + Cancelled;
+    [JsonIgnore] public int Total => Pending + Running + Completed + Diverged + Failed + Cancelled + Pruned;
+    [JsonIgnore] public int Terminal => Completed + Diverged + Failed + Cancelled + Pruned;
 
     public int this[TrialStatus status] => status switch
     {
@@ -99,6 +110,7 @@ public sealed record StatusCounts(int Pending, int Running, int Completed, int D
         TrialStatus.Completed => Completed,
         TrialStatus.Diverged => Diverged,
         TrialStatus.Failed => Failed,
+        TrialStatus.Pruned => Pruned,
         _ => Cancelled,
     };
 
@@ -109,13 +121,14 @@ public sealed record StatusCounts(int Pending, int Running, int Completed, int D
         TrialStatus.Completed => this with { Completed = Completed + delta },
         TrialStatus.Diverged => this with { Diverged = Diverged + delta },
         TrialStatus.Failed => this with { Failed = Failed + delta },
+        TrialStatus.Pruned => this with { Pruned = Pruned + delta },
         _ => this with { Cancelled = Cancelled + delta },
     };
 
     public StatusCounts Move(TrialStatus from, TrialStatus to) => Add(from, -1).Add(to, 1);
 
     public override string ToString() =>
-        $"{Pending} pending, {Running} running, {Completed} completed, {Diverged} diverged, {Failed} failed" + (Cancelled > 0 ? $", {Cancelled} cancelled" : "");
+        $"{Pending} pending, {Running} running, {Completed} completed, {Diverged} diverged, {Failed} failed" + (Pruned > 0 ? $", {Pruned} pruned" : "") + (Cancelled > 0 ? $", {Cancelled} cancelled" : "");
 }
 
 /// <summary>
@@ -189,7 +202,7 @@ public sealed record SweepState
     public TrialSnapshot ToSnapshot(TrialState trial) => new(
         trial.TrialId, trial.Stage, trial.Index,
         Spec is null ? trial.Spec.Params : trial.Spec.Params.Only(Spec.Space.Dimensions.Select(d => d.Name)),
-        trial.Status, trial.Result?.BestValAcc ?? 0, trial.Result?.BestEpoch ?? 0);
+        trial.Status, trial.BestValAcc, trial.BestEpoch, trial.EpochsRun);
 
     /// <summary>Applies every event in order.</summary>
     public static SweepState Replay(IEnumerable<ISweepEvent> events)
@@ -222,6 +235,8 @@ public sealed record SweepState
         TrialResumed e => ApplyResumed(e),
         CheckpointDiscarded e => ApplyDiscarded(e),
         TrialTested e => ApplyTested(e),
+        TrialPruned e => ApplyPruned(e),
+        StagePlanned => this,
         _ => throw new ArgumentException($"unknown sweep event {sweepEvent.GetType().Name}"),
     };
 
@@ -312,6 +327,11 @@ public sealed record SweepState
     // Only a finished trial has best weights to test.
     private SweepState ApplyTested(TrialTested e) =>
         FindTrial(e.TrialId) is { IsTerminal: true } trial ? this with { Trials = Trials.SetItem(e.TrialId, trial with { Test = e }) } : this;
+    private SweepState ApplyPruned(TrialPruned e)
+    {
+        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial) return this;
+        return Close(trial, trial with { Status = TrialStatus.Pruned, FinishOrder = FinishedCount + 1, FinishedAt = e.At });
+    }
 
     private SweepState ApplyRequeued(TrialRequeued e)
     {
@@ -423,7 +443,8 @@ public sealed record SweepState
 
 /// <summary>
 /// Leaderboard order of finished trials: completed before everything else, then best val accuracy (desc), then
-/// fewer epochs run, then earlier finish.
+/// fewer epochs run, then earlier finish. Pruned trials come after every completed one and before diverged, failed
+/// and cancelled ones (<see cref="Sampling.PrunedRanking"/>), by best val accuracy (desc), then more epochs run.
 /// </summary>
 public static class LeaderboardOrder
 {
@@ -439,6 +460,8 @@ public static class LeaderboardOrder
             var byEpochs = (a.Result?.EpochsRun ?? 0).CompareTo(b.Result?.EpochsRun ?? 0);
             if (byEpochs != 0) return byEpochs;
         }
+        var byPruned = Sampling.PrunedRanking.Compare(a.Status, a.BestValAcc, a.EpochsRun, b.Status, b.BestValAcc, b.EpochsRun);
+        if (byPruned != 0) return byPruned;
         var byFinish = a.FinishOrder.CompareTo(b.FinishOrder);
         return byFinish != 0 ? byFinish : a.Ordinal.CompareTo(b.Ordinal);
     }

@@ -105,6 +105,7 @@ public static class SweepPlanner
     {
         SamplerKind.Random => "random",
         SamplerKind.Grid => "grid",
+        SamplerKind.Tpe => "tpe",
         _ => "coarse_to_fine",
     };
 }

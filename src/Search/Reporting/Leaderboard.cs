@@ -64,7 +64,8 @@ public sealed record LeaderboardDocument(int Version, ImmutableArray<string> Par
 
 /// <summary>
 /// The finished trials of a sweep ranked by best val accuracy (the best epoch, never the last), ties broken by fewer
-/// epochs then earlier finish; diverged and failed trials rank after every completed one. Exports as a fixed-width
+/// epochs then earlier finish; pruned trials rank after every completed one and before diverged and failed ones
+/// (<see cref="Sampling.PrunedRanking"/>). Exports as a fixed-width
 /// text table, CSV and JSON. <see cref="ParamColumns"/> are the searched parameters (the ones that vary).
 /// </summary>
 public sealed class Leaderboard
@@ -90,8 +91,8 @@ public sealed class Leaderboard
             .Order(LeaderboardOrder.Comparer)
             .Select((t, i) => new LeaderboardRow(
                 i + 1, t.TrialId, t.Stage, t.Spec.Params,
-                t.Result?.BestValAcc ?? 0, t.Result?.BestEpoch ?? 0, t.Result?.FinalTrainAcc, t.Result?.EpochsRun ?? 0,
-                t.Status, t.Result?.Seconds ?? 0, t.Result?.Worker ?? t.Worker, t.Result?.Error ?? t.FailureReason,
+                t.BestValAcc, t.BestEpoch, t.Result?.FinalTrainAcc ?? PrunedFinalTrainAcc(t), t.EpochsRun,
+                t.Status, t.Result?.Seconds ?? PrunedSeconds(t), t.Result?.Worker ?? t.Worker, t.Result?.Error ?? t.FailureReason,
                 slots.TryGetValue(t.TrialId, out var slot) ? slot : null, t.Attempts, t.DispatchedAt,
                 t.DispatchedAt is null ? null : WorkerSlots.End(t, DateTimeOffset.UtcNow),
                 t.Result is { TrainAccHistory.IsDefault: false } r ? r.TrainAccHistory : [.. t.Epochs.Select(e => e.TrainAcc)],
@@ -103,6 +104,12 @@ public sealed class Leaderboard
         var columns = state.Spec?.Space.SearchedNames.ToImmutableArray() ?? [];
         return new Leaderboard(rows, columns);
     }
+
+    // A pruned trial has no worker result: its last epoch report and its run's wall time stand in.
+    private static double? PrunedFinalTrainAcc(TrialState t) => t.Status == TrialStatus.Pruned ? t.LastEpoch?.TrainAcc : null;
+
+    private static double PrunedSeconds(TrialState t) =>
+        t is { Status: TrialStatus.Pruned, DispatchedAt: { } start, FinishedAt: { } end } && end > start ? (end - start).TotalSeconds : 0;
 
     /// <summary>The first <paramref name="k"/> rows.</summary>
     public Leaderboard Top(int k) => new([.. Rows.Take(Math.Max(0, k))], ParamColumns);

@@ -39,11 +39,13 @@ public sealed record StageRequest(int Stage, StageSpec StageSpec, ImmutableArray
 /// A finished trial as samplers see it: its sampled config (searched parameters only) and outcome.
 /// <see cref="Index"/> is the trial's 1-based position within its stage and breaks ties deterministically.
 /// </summary>
-public sealed record TrialSnapshot(string TrialId, int Stage, int Index, TrialConfig Config, TrialStatus Status, double BestValAcc, int BestEpoch)
+/// <see cref="EpochsRun"/> matters only for pruned trials (how far they got); 0 when unknown.
+public sealed record TrialSnapshot(string TrialId, int Stage, int Index, TrialConfig Config, TrialStatus Status, double BestValAcc, int BestEpoch, int EpochsRun = 0)
 {
     /// <summary>
     /// Order used to pick a stage's top-K: completed trials by best val accuracy (desc), then best epoch (asc), then
-    /// index; diverged, failed and cancelled trials count as worst. Independent of arrival order.
+    /// index; pruned trials next (<see cref="PrunedRanking"/>); diverged, failed and cancelled trials count as worst.
+    /// Independent of arrival order.
     /// </summary>
     public static readonly IComparer<TrialSnapshot> BestFirst = Comparer<TrialSnapshot>.Create((a, b) =>
     {
@@ -57,6 +59,8 @@ public sealed record TrialSnapshot(string TrialId, int Stage, int Index, TrialCo
             var byEpoch = a.BestEpoch.CompareTo(b.BestEpoch);
             if (byEpoch != 0) return byEpoch;
         }
+        var byPruned = PrunedRanking.Compare(a.Status, a.BestValAcc, a.EpochsRun, b.Status, b.BestValAcc, b.EpochsRun);
+        if (byPruned != 0) return byPruned;
         var byStage = a.Stage.CompareTo(b.Stage);
         return byStage != 0 ? byStage : a.Index.CompareTo(b.Index);
     });

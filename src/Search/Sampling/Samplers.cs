@@ -97,13 +97,19 @@ public sealed class CoarseToFineSampler(SearchSpace space, long seed) : ISampler
     public TrialDecision Tell(TrialProgress progress, ImmutableArray<TrialProgress> stagePeers) => TrialDecision.Continue;
 }
 
-/// <summary>Builds the sampler a spec asks for.</summary>
+/// <summary>Builds the sampler a spec asks for, with its pruning rules when it has any (<see cref="PruningSampler"/>).</summary>
 public static class SamplerFactory
 {
-    public static ISampler Create(SweepSpec spec) => spec.Sampler switch
+    public static ISampler Create(SweepSpec spec)
     {
-        SamplerKind.Random => new RandomSampler(spec.Space, spec.Seed),
-        SamplerKind.Grid => new GridSampler(spec.Space, spec.Seed, spec.GridPoints),
-        _ => new CoarseToFineSampler(spec.Space, spec.Seed),
-    };
+        ISampler sampler = spec.Sampler switch
+        {
+            SamplerKind.Random => new RandomSampler(spec.Space, spec.Seed),
+            SamplerKind.Grid => new GridSampler(spec.Space, spec.Seed, spec.GridPoints),
+            SamplerKind.Tpe => new TpeSampler(spec.Space, spec.Seed, spec.Tpe ?? TpeSettings.Default),
+            _ => new CoarseToFineSampler(spec.Space, spec.Seed),
+        };
+        var prunes = Enumerable.Range(1, spec.Stages.Length).Any(stage => spec.PruningOf(stage).Rule != PruningRule.None);
+        return prunes ? new PruningSampler(sampler, spec) : sampler;
+    }
 }

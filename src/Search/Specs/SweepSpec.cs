@@ -19,6 +19,8 @@ public enum SamplerKind
     [JsonStringEnumMemberName("random")] Random,
     /// <summary>Cartesian grid over the full space (a seeded subset when a stage asks for fewer configs).</summary>
     [JsonStringEnumMemberName("grid")] Grid,
+    /// <summary>Tree-structured Parzen estimator over the finished trials of earlier stages (random until enough).</summary>
+    [JsonStringEnumMemberName("tpe")] Tpe,
 }
 
 /// <summary>Where the CIFAR-10 data lives and how much of it a sweep loads.</summary>
@@ -38,7 +40,9 @@ public sealed record DataSpec(string Directory, int NumTrain = 49_000, int NumVa
 /// narrowed around the previous stage's <see cref="TopK"/> completed trials, widened by <see cref="Margin"/> (a
 /// fraction of each dimension's full width, in log space for log ranges).
 /// </summary>
-public sealed record StageSpec(int Count, int Epochs, int NumTrain, int TopK = 0, int CarryOver = 0, double Margin = 0.1)
+/// <see cref="Pruning"/> overrides the sweep's pruning for this stage (null: the sweep's).
+public sealed record StageSpec(int Count, int Epochs, int NumTrain, int TopK = 0, int CarryOver = 0, double Margin = 0.1,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PruningSpec? Pruning = null)
 {
     [JsonIgnore]
     public TrialBudget Budget => new(Epochs, NumTrain);
@@ -78,6 +82,30 @@ public sealed record SweepSpec
     /// <summary>A running trial older than this is cancelled and counted as failed.</summary>
     public TimeSpan TrialTimeout { get; init; } = TimeSpan.FromHours(1);
 
+    // The adaptive-search settings below are left out of the JSON while unset, so specs without them keep their
+    // journal form and fingerprint.
+
+    /// <summary>The TPE sampler's settings; set when <see cref="Sampler"/> is <see cref="SamplerKind.Tpe"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TpeSettings? Tpe { get; init; }
+
+    /// <summary>The sweep's pruning rule (a stage's own <see cref="StageSpec.Pruning"/> wins); null: none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PruningSpec? Pruning { get; init; }
+
+    /// <summary>When the next stage is planned; null: <see cref="StageStartMode.Barrier"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StageStartSpec? StageStart { get; init; }
+
+    /// <summary>The pruning rule of stage <paramref name="stage"/> (1-based): its own, else the sweep's, else none.</summary>
+    public PruningSpec PruningOf(int stage) =>
+        (stage >= 1 && stage <= Stages.Length ? Stages[stage - 1].Pruning : null) ?? Pruning ?? PruningSpec.None;
+
+    /// <summary>How many finished trials of a stage of <paramref name="trials"/> plan the next one (all of them with a barrier).</summary>
+    public int QuorumOf(int trials) => StageStart is { Mode: StageStartMode.Eager, Quorum: var q }
+        ? Math.Clamp((int)Math.Ceiling(q * trials - 1e-9), 1, Math.Max(1, trials))
+        : trials;
+
     /// <summary>
     /// The spec's checkpoints block as written; null when the spec has none (and in journals older than the block),
     /// which leaves it out of the JSON and so out of the fingerprint. Read <see cref="CheckpointPolicy"/>.
@@ -112,3 +140,45 @@ public sealed record SweepSpec
 
     public override int GetHashCode() => HashCode.Combine(Name, Seed, Model);
 }
+
+/// <summary>Settings of the TPE sampler (<c>tpe { ... }</c> in a spec).</summary>
+/// <param name="NStartupTrials">Finished trials needed before TPE models anything; until then it samples at random.</param>
+/// <param name="Gamma">Fraction of the observed trials (best first) that form the "good" density l(x); the rest form g(x).</param>
+/// <param name="Candidates">Candidates drawn from l(x) per proposed config; the one with the highest l(x)/g(x) wins.</param>
+public sealed record TpeSettings(int NStartupTrials = 10, double Gamma = 0.25, int Candidates = 24)
+{
+    public static readonly TpeSettings Default = new();
+}
+
+/// <summary>Which pruning rule stops running trials early.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PruningRule>))]
+public enum PruningRule
+{
+    /// <summary>Every trial trains its whole budget.</summary>
+    [JsonStringEnumMemberName("none")] None,
+    /// <summary>Stop a trial whose best val accuracy so far is below the median of its stage peers' at the same epoch.</summary>
+    [JsonStringEnumMemberName("median")] Median,
+}
+
+/// <summary>
+/// A pruning rule and when it may act: from epoch <see cref="MinEpochs"/> on, once at least <see cref="MinPeers"/> other
+/// trials of the stage reported that epoch. A trial is never pruned at its last epoch (nothing would be saved).
+/// </summary>
+public sealed record PruningSpec(PruningRule Rule, int MinEpochs = 1, int MinPeers = 3)
+{
+    public static readonly PruningSpec None = new(PruningRule.None);
+}
+
+/// <summary>When stage k+1 is planned: once every trial of stage k finished, or once a quorum of them did.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<StageStartMode>))]
+public enum StageStartMode
+{
+    [JsonStringEnumMemberName("barrier")] Barrier,
+    [JsonStringEnumMemberName("eager")] Eager,
+}
+
+/// <summary>
+/// <see cref="Mode"/> and, for <see cref="StageStartMode.Eager"/>, the fraction of a stage's trials that must be finished
+/// before the next stage is planned from them (its stragglers keep running and still rank in their stage).
+/// </summary>
+public sealed record StageStartSpec(StageStartMode Mode, double Quorum = 1.0);

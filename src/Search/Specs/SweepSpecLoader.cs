@@ -15,10 +15,11 @@ namespace Sweep.Search.Specs;
 public static class SweepSpecLoader
 {
     public static readonly ImmutableArray<string> TopLevelKeys =
-        ["name", "seed", "data", "model", "training", "space", "sampler", "grid_points", "stages", "max_retries", "trial_timeout", "checkpoints"];
+        ["name", "seed", "data", "model", "training", "space", "sampler", "grid_points", "stages", "max_retries", "trial_timeout",
+         "checkpoints", "tpe", "pruning", "stage_start", "quorum"];
 
     private static readonly string[] DataKeys = ["directory", "num_train", "num_val"];
-    private static readonly string[] StageKeys = ["count", "epochs", "num_train", "top_k", "carry_over", "margin"];
+    private static readonly string[] StageKeys = ["count", "epochs", "num_train", "top_k", "carry_over", "margin", "pruning"];
     private static readonly string[] DimensionTypes = ["float", "int", "choice", "fixed"];
 
     /// <summary>CIFAR-10 has 50,000 training images; train and validation images come out of them.</summary>
@@ -149,7 +150,8 @@ public static class SweepSpecLoader
                     "coarse_to_fine" => SamplerKind.CoarseToFine,
                     "random" => SamplerKind.Random,
                     "grid" => SamplerKind.Grid,
-                    _ => throw Error("sampler", text, "allowed: coarse_to_fine|random|grid"),
+                    "tpe" => SamplerKind.Tpe,
+                    _ => throw Error("sampler", text, "allowed: coarse_to_fine|random|grid|tpe"),
                 };
             }
             var gridPoints = root.Items.TryGetValue("grid_points", out var gp) ? Int(gp, "grid_points", min: 1, max: 1000) : 3;
@@ -180,6 +182,9 @@ public static class SweepSpecLoader
                 MaxRetries = maxRetries,
                 TrialTimeout = timeout,
                 Checkpoints = root.Items.TryGetValue("checkpoints", out var checkpoints) ? ReadCheckpoints(checkpoints) : null,
+                Tpe = ReadTpe(root, sampler),
+                Pruning = root.Items.TryGetValue("pruning", out var pruning) ? ReadPruning(pruning, "pruning") : null,
+                StageStart = ReadStageStart(root),
             };
         }
 
@@ -279,9 +284,64 @@ public static class SweepSpecLoader
                     throw Error(prefix + ".carry_over", carry.ToString(CultureInfo.InvariantCulture), $"allowed: 0..top_k ({topK}); carried configs come from the top-K");
                 if (count + carry == 0)
                     throw Error(prefix + ".count", "0", "the stage would run no trial; allowed: count >= 1 (or carry_over >= 1)");
-                stages.Add(new StageSpec(count, epochs, numTrain, topK, carry, margin));
+                var stagePruning = stage.Items.TryGetValue("pruning", out var sp) ? ReadPruning(sp, prefix + ".pruning") : null;
+                stages.Add(new StageSpec(count, epochs, numTrain, topK, carry, margin, stagePruning));
             }
             return stages.ToImmutable();
+        }
+
+        private static readonly string[] TpeKeys = ["n_startup_trials", "gamma", "candidates"];
+        private static readonly string[] PruningKeys = ["rule", "min_epochs", "min_peers"];
+
+        private TpeSettings? ReadTpe(HoconObject root, SamplerKind sampler)
+        {
+            if (!root.Items.TryGetValue("tpe", out var value)) return sampler == SamplerKind.Tpe ? TpeSettings.Default : null;
+            if (sampler != SamplerKind.Tpe) throw Error("tpe", null, "only sampler = tpe reads it; remove it or set sampler = tpe");
+            var tpe = Object(value, "tpe");
+            CheckKeys(tpe, "tpe.", TpeKeys);
+            var defaults = TpeSettings.Default;
+            var startup = tpe.Items.TryGetValue("n_startup_trials", out var n) ? Int(n, "tpe.n_startup_trials", 1, 100_000) : defaults.NStartupTrials;
+            var gamma = tpe.Items.TryGetValue("gamma", out var g) ? Double(g, "tpe.gamma") : defaults.Gamma;
+            if (gamma is <= 0 or >= 1) throw Error("tpe.gamma", Text(g!), "allowed: a fraction in (0, 1), e.g. 0.25 (the share of trials that count as good)");
+            var candidates = tpe.Items.TryGetValue("candidates", out var c) ? Int(c, "tpe.candidates", 1, 10_000) : defaults.Candidates;
+            return new TpeSettings(startup, gamma, candidates);
+        }
+
+        private PruningSpec ReadPruning(HoconValue value, string path)
+        {
+            var pruning = Object(value, path);
+            CheckKeys(pruning, path + ".", PruningKeys);
+            var ruleText = pruning.Items.TryGetValue("rule", out var r) ? String(r, path + ".rule") : throw Error(path + ".rule", null, "missing; allowed: none|median");
+            var rule = ruleText switch
+            {
+                "none" => PruningRule.None,
+                "median" => PruningRule.Median,
+                "successive_halving" or "asha" => throw Error(path + ".rule", ruleText, "needs trials that pause and resume from checkpoints, which this build does not have yet; allowed: none|median"),
+                _ => throw Error(path + ".rule", ruleText, "allowed: none|median"),
+            };
+            var minEpochs = pruning.Items.TryGetValue("min_epochs", out var me) ? Int(me, path + ".min_epochs", 1, 10_000) : 1;
+            var minPeers = pruning.Items.TryGetValue("min_peers", out var mp) ? Int(mp, path + ".min_peers", 1, 100_000) : 3;
+            return new PruningSpec(rule, minEpochs, minPeers);
+        }
+
+        private StageStartSpec? ReadStageStart(HoconObject root)
+        {
+            var mode = StageStartMode.Barrier;
+            if (root.Items.TryGetValue("stage_start", out var value))
+            {
+                var text = String(value, "stage_start");
+                mode = text switch
+                {
+                    "barrier" => StageStartMode.Barrier,
+                    "eager" => StageStartMode.Eager,
+                    _ => throw Error("stage_start", text, "allowed: barrier|eager"),
+                };
+            }
+            if (!root.Items.TryGetValue("quorum", out var q)) return mode == StageStartMode.Eager ? new StageStartSpec(mode, 0.75) : null;
+            if (mode != StageStartMode.Eager) throw Error("quorum", Text(q), "only stage_start = eager reads it; remove it or set stage_start = eager");
+            var quorum = Double(q, "quorum");
+            if (quorum is <= 0 or > 1) throw Error("quorum", Text(q), "allowed: a fraction in (0, 1], e.g. 0.75 (the share of a stage that must finish before the next is planned)");
+            return new StageStartSpec(mode, quorum);
         }
 
         private Dimension ReadDimension(string family, string name, string path, HoconValue value)

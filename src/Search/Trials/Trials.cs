@@ -7,6 +7,7 @@ namespace Sweep.Search.Trials;
 /// <summary>
 /// Where a trial is in its life. Pending and Running are open; the others are terminal.
 /// Wire/JSON names are the lower-case forms (<c>completed|diverged|cancelled|failed</c> for results).
+/// <see cref="Pruned"/> is the coordinator's decision (a pruning rule stopped the trial early), never a worker's result.
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<TrialStatus>))]
 public enum TrialStatus
@@ -17,11 +18,12 @@ public enum TrialStatus
     [JsonStringEnumMemberName("diverged")] Diverged,
     [JsonStringEnumMemberName("cancelled")] Cancelled,
     [JsonStringEnumMemberName("failed")] Failed,
+    [JsonStringEnumMemberName("pruned")] Pruned,
 }
 
 public static class TrialStatusExtensions
 {
-    public static bool IsTerminal(this TrialStatus status) => status is TrialStatus.Completed or TrialStatus.Diverged or TrialStatus.Failed or TrialStatus.Cancelled;
+    public static bool IsTerminal(this TrialStatus status) => status is TrialStatus.Completed or TrialStatus.Diverged or TrialStatus.Failed or TrialStatus.Cancelled or TrialStatus.Pruned;
 
     /// <summary>The lower-case name used in JSON, CSV and the CLI.</summary>
     public static string ToWireName(this TrialStatus status) => status.ToString().ToLowerInvariant();

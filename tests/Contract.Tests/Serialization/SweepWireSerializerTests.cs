@@ -87,6 +87,8 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new TrialResumed(trial.TrialId, "s1-t0002", 1);
         yield return new CheckpointDiscarded(trial.TrialId, trial.TrialId, 1, "checksum mismatch");
         yield return new TrialTested(trial.TrialId, 0.52, 1000, DateTimeOffset.Parse("2026-11-23T10:02:00Z"));
+        yield return new TrialPruned(trial.TrialId, 2, "best val 0.3500 after epoch 2 is below the median 0.4500 of 3 stage peer(s)", DateTimeOffset.UnixEpoch);
+        yield return new StagePlanned(2, [trial.TrialId]);
     }
 
     public static IEnumerable<object[]> AllSamples() => Samples().Select(s => new[] { s });

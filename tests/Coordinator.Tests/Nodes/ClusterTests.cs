@@ -138,5 +138,36 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.All(finishedBefore, id => Assert.Equal(1, after.GetTrial(id).Attempts));
     }
 
+    [Fact]
+    public async Task A_trial_the_median_rule_prunes_is_journaled_then_cancelled_on_its_worker()
+    {
+        // One slot runs the trials one after another, so each is judged against the ones before it at the same epoch.
+        // The scripted accuracy grows with the trial seed's last two digits; seed 13 gives stage 1 some trials below the median.
+        var spec = TestSweeps.TwoStages(firstStage: 6, secondStage: 1, epochs: 4) with
+        {
+            Seed = 13,
+            Pruning = new Search.Specs.PruningSpec(Search.Specs.PruningRule.Median, MinEpochs: 1, MinPeers: 1),
+        };
+        var coordinator = await CoordinatorNode.StartAsync(ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), _journal.Location,
+            spec, CoordinatorSettings.Create(SweepConfig.Reference()), JoinTimeout);
+        _nodes.Add(coordinator);
+        var runner = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(300));
+        await StartWorker(coordinator, runner, slots: 1);
+
+        var done = await WaitFor(coordinator, s => s.Progress.IsCompleted, TimeSpan.FromSeconds(60));
+        var state = await WaitForJournal();
+        var pruned = state.Trials.Values.Where(t => t.Status == TrialStatus.Pruned).Select(t => t.TrialId).Order().ToList();
+        output.WriteLine($"pruned: {string.Join(", ", pruned)}; cancelled on the worker: {string.Join(", ", runner.Cancelled)}");
+        Assert.NotEmpty(pruned);
+        Assert.Equal(pruned.Count, done.Progress.Counts.Pruned);
+        Assert.Equal(7, done.Progress.Counts.Completed + done.Progress.Counts.Pruned);
+        Assert.Equal(pruned.Count, _journal.CountEvents("trial-pruned"));
+        // Each pruned run was cancelled (before its last epoch) and never re-run; its cancelled result changed nothing.
+        Assert.Equal(pruned, runner.Cancelled.Order());
+        Assert.All(pruned, id => Assert.Single(runner.Started, started => started == id));
+        Assert.All(pruned, id => Assert.True(state.GetTrial(id) is { Result: null, EpochsRun: > 0 and < 4, Attempts: 1 }, id));
+        Assert.Equal(7, runner.Started.Count);
+    }
+
     private async Task<SweepState> WaitForJournal() => await JournalReader.ReadStateAsync(_journal.Location, TimeSpan.FromSeconds(30));
 }

@@ -6,7 +6,7 @@ namespace Sweep.Search.Tests.Sampling;
 /// <summary>The configs of every stage are the same in another process for the same seed, and differ for another seed.</summary>
 public class ReproducibilityTests
 {
-    private static string RunChild(long seed)
+    private static string RunChild(long seed, string? sampler = null)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (string.IsNullOrEmpty(host) || !File.Exists(host)) host = "dotnet";
@@ -14,6 +14,7 @@ public class ReproducibilityTests
         start.ArgumentList.Add(typeof(ReproEntryPoint).Assembly.Location);
         start.ArgumentList.Add("plan-trials");
         start.ArgumentList.Add(seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (sampler is not null) start.ArgumentList.Add(sampler);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -34,6 +35,15 @@ public class ReproducibilityTests
         Assert.Equal(6 + 4 + 2, here.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.Equal(here, child);
         Assert.Equal(here, ReproEntryPoint.PlannedTrials(1234));
+    }
+
+    [Fact]
+    public void Another_process_plans_exactly_the_same_tpe_trials_for_the_same_seed()
+    {
+        var here = ReproEntryPoint.PlannedTpeTrials(1234);
+        Assert.Equal(6 + 3 + 2, here.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(here, RunChild(1234, "tpe"));
+        Assert.NotEqual(here, ReproEntryPoint.PlannedTpeTrials(1235));
     }
 
     [Fact]

@@ -33,6 +33,8 @@ public class JsonRoundTripTests
         { new StageCompleted(1), "stage_completed" },
         { new SweepCompleted(), "sweep_completed" },
         { new TrialTested("s1-t0001", 0.52, 1000, DateTimeOffset.Parse("2026-11-23T10:02:00Z", System.Globalization.CultureInfo.InvariantCulture)), "trial_tested" },
+        { new TrialPruned("s1-t0004", 2, "best val 0.3500 after epoch 2 is below the median 0.4500 of 3 stage peer(s)", TestSpecs.T0.AddSeconds(5)), "trial_pruned" },
+        { new StagePlanned(2, ["s1-t0001", "s1-t0002", "s1-t0004"]), "stage_planned" },
     };
 
     [Theory]

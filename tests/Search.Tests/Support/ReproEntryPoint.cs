@@ -15,14 +15,23 @@ public static class ReproEntryPoint
             Console.Out.Write(PlannedTrials(seed));
             return 0;
         }
-        Console.Error.WriteLine("usage: Sweep.Search.Tests plan-trials SEED");
+        if (args is ["plan-trials", var tpeSeedText, "tpe"] && long.TryParse(tpeSeedText, out var tpeSeed))
+        {
+            Console.Out.Write(PlannedTpeTrials(tpeSeed));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: Sweep.Search.Tests plan-trials SEED [tpe]");
         return 2;
     }
 
     /// <summary>All trials (id, seed, params) of the simulated sweep, one per line.</summary>
-    public static string PlannedTrials(long seed)
-    {
-        var state = new SweepSimulator(TestSpecs.Spec(seed: seed, stage1: 6, stage2: 3, stage3: 2), 2, 1, 3).Run();
-        return string.Concat(state.Trials.Values.OrderBy(t => t.Ordinal).Select(t => $"{t.TrialId} {t.Spec.Seed} {t.Spec.Params.Key}\n"));
-    }
+    public static string PlannedTrials(long seed) => Lines(new SweepSimulator(TestSpecs.Spec(seed: seed, stage1: 6, stage2: 3, stage3: 2), 2, 1, 3).Run());
+
+    /// <summary>The same with the TPE sampler, modelling from stage 2 on (4 startup trials).</summary>
+    public static string PlannedTpeTrials(long seed) => Lines(new SweepSimulator(
+        TestSpecs.Spec(seed: seed, stage1: 6, stage2: 3, stage3: 2, sampler: Search.Specs.SamplerKind.Tpe) with { Tpe = new Search.Specs.TpeSettings(NStartupTrials: 4) },
+        2, 1, 3).Run());
+
+    private static string Lines(Search.Engine.SweepState state) =>
+        string.Concat(state.Trials.Values.OrderBy(t => t.Ordinal).Select(t => $"{t.TrialId} {t.Spec.Seed} {t.Spec.Params.Key}\n"));
 }
