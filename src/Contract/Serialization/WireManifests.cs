@@ -48,6 +48,7 @@ public static class WireManifests
         ["checkpoint-discarded"] = typeof(CheckpointDiscarded),
         ["trial-pruned"] = typeof(TrialPruned),
         ["stage-planned"] = typeof(StagePlanned),
+        ["trial-tested"] = typeof(TrialTested),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<Type, string> NamesByType =

@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sweep.Contract.Cli;
+using Sweep.Contract.Configuration;
 using Sweep.Contract.Protocol;
+using Sweep.Coordinator.Actors;
 using Sweep.Coordinator.LocalWorkers;
 using Sweep.Coordinator.Persistence;
 using Sweep.Search.Engine;
@@ -136,10 +138,14 @@ internal static class ResultCommands
             ? state.GetTrial(row.TrialId)
             : throw new SweepUsageException($"journal '{location.Display}' holds no completed trial yet; export after ./sweep run or ./sweep resume has finished some");
 
-    private static string StoredCheckpoint(JournalLocation location, TrialState trial) =>
-        CheckpointStore.For(location).LatestOf(trial.TrialId)
-        ?? throw new SweepUsageException(
-            $"trial {trial.TrialId} has no intact stored checkpoint in {CheckpointStore.For(location).Folder} (the sweep ran with checkpoints.keep = none, or the file is gone or corrupt); run the trial again with ./sweep train");
+    /// <summary>The trial's verified latest checkpoint in the store the coordinator wrote (the same configuration decides where).</summary>
+    private static string StoredCheckpoint(JournalLocation location, TrialState trial)
+    {
+        var store = new CheckpointStore(CheckpointStore.DirectoryFor(location, CoordinatorSettings.Create(SweepConfig.Load()).CheckpointStore));
+        return store.LatestOf(trial.TrialId)
+               ?? throw new SweepUsageException(
+                   $"trial {trial.TrialId} has no intact stored checkpoint in {store.Directory} (the sweep ran with checkpoints.keep = none or every = 0, or the file is gone or corrupt); train its config again with ./sweep train");
+    }
 
     private static TrialTested ParseEvaluation(string trialId, string line)
     {

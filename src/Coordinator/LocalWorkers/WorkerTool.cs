@@ -30,7 +30,9 @@ public static class WorkerTool
         return process.ExitCode switch
         {
             ExitCodes.Success => output.Result.Trim(),
-            _ when firstError.StartsWith("sweep: ", StringComparison.Ordinal) => throw new SweepUsageException(firstError["sweep: ".Length..]),
+            // The worker's own one-line message ("sweep: ..." or "sweep COMMAND: ..."), without its prefix.
+            _ when firstError.StartsWith("sweep", StringComparison.Ordinal) && firstError.IndexOf(": ", StringComparison.Ordinal) is > 0 and var colon =>
+                throw new SweepUsageException(firstError[(colon + 2)..]),
             _ => throw new SweepUsageException(
                 $"the worker program '{workerDll}' could not {what} (exit {process.ExitCode}: {firstError}); rebuild with ./sweep or set {LocalWorkerPool.WorkerDllVariable}"),
         };

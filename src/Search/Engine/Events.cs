@@ -93,6 +93,8 @@ public sealed record CheckpointDiscarded(string TrialId, string FromTrialId, int
 /// trial (`--force`) replaces it.
 /// </summary>
 public sealed record TrialTested(string TrialId, double TestAcc, int NumTest, DateTimeOffset At) : ISweepEvent;
+
+/// <summary>
 /// The spec's pruning rule stopped a running trial after epoch <paramref name="Epoch"/>: it is <c>pruned</c> for good (its
 /// best val accuracy and epoch count come from its epoch reports) and the coordinator cancels its run.
 /// <paramref name="Reason"/> holds the figures the rule decided on.

@@ -1,0 +1,83 @@
+using System.Text.Json.Nodes;
+using Sweep.Coordinator.Tests.Support;
+using Sweep.TestSupport;
+using Xunit.Abstractions;
+
+namespace Sweep.Coordinator.Tests.Cli;
+
+/// <summary>
+/// `export` and `test` on a real finished sweep (tiny fc trials on real CIFAR-10, checkpoints stored by the
+/// coordinator): the weights and sidecar come out of the store, the test accuracy is measured once, journaled, and
+/// shown by the leaderboard; bad inputs are one line and exit 2.
+/// </summary>
+public sealed class ResultCommandsTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(4);
+    private readonly TempJournal _temp = new();
+
+    private (int ExitCode, string Stdout, string Stderr) Sweep(params string[] args)
+    {
+        var result = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, Bound, null, args);
+        output.WriteLine($"$ sweep {string.Join(' ', args)} -> {result.ExitCode}\n{result.Stdout}{result.Stderr}");
+        return result;
+    }
+
+    private static JsonArray LeaderboardRows(string json) => JsonNode.Parse(json)!["rows"]!.AsArray();
+
+    [Fact]
+    public void Test_measures_the_top_trials_once_and_export_writes_the_best_weights_with_their_sidecar()
+    {
+        var spec = Path.Combine(_temp.Folder, "results.conf");
+        File.WriteAllText(spec, TinySpecs.Text("results", RepoPaths.CifarDirectory(), family: "fc", numTrain: 400, epochs: 1));
+        var journal = Path.Combine(_temp.Folder, "results.db");
+        Assert.Equal(0, Sweep("run", spec, "--journal", journal, "--local-workers", "1").ExitCode);
+
+        var before = LeaderboardRows(Sweep("leaderboard", "--journal", journal, "--format", "json").Stdout);
+        Assert.All(before, row => Assert.Null((double?)row!["test_acc"]));
+
+        var first = Sweep("test", "--journal", journal, "--top", "2");
+        Assert.Equal(0, first.ExitCode);
+        var rows = LeaderboardRows(Sweep("leaderboard", "--journal", journal, "--format", "json").Stdout);
+        var tested = rows.Take(2).Select(row => (double)row!["test_acc"]!).ToList();
+        // A model trained for one epoch on 400 images is better than chance (0.1) on the 1,000 test images, and far from perfect.
+        Assert.All(tested, acc => Assert.InRange(acc, 0.11, 0.6));
+        Assert.All(rows.Skip(2), row => Assert.Null((double?)row!["test_acc"]));
+        Assert.Contains(tested[0].ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture), first.Stdout);
+        Assert.Equal(2, TempJournal.CountEventsIn(journal, "trial-tested"));
+
+        // Run again: the stored figures, not a second measurement; the table gains the test column.
+        var again = Sweep("test", "--journal", journal, "--top", "2");
+        Assert.Equal(0, again.ExitCode);
+        Assert.Contains("(stored", again.Stdout);
+        Assert.Equal(2, TempJournal.CountEventsIn(journal, "trial-tested"));
+        Assert.Contains("test_acc", Sweep("leaderboard", "--journal", journal).Stdout);
+
+        var exported = Path.Combine(_temp.Folder, "export");
+        Assert.Equal(0, Sweep("export", "--journal", journal, "--best", "--out", exported).ExitCode);
+        var best = (string)rows[0]!["trial_id"]!;
+        Assert.True(new FileInfo(Path.Combine(exported, best + ".pt")).Length > 1000);
+        var sidecar = JsonNode.Parse(File.ReadAllText(Path.Combine(exported, best + ".json")))!;
+        Assert.Equal(best, (string?)sidecar["trial_id"]);
+        Assert.Equal("results", (string?)sidecar["sweep"]);
+        Assert.Equal((double)rows[0]!["best_val_acc"]!, (double)sidecar["best_val_acc"]!);
+        Assert.Equal(tested[0], (double)sidecar["test_acc"]!);
+        Assert.Equal("fc", (string?)sidecar["params"]!["model"]);
+        Assert.NotNull(sidecar["model"]);
+
+        foreach (var (args, expected) in new (string[], string)[]
+                 {
+                     (["export", "--journal", journal, "--best", "--trial", best, "--out", exported], "exactly one of --trial ID and --best"),
+                     (["export", "--journal", journal, "--trial", "s9-t0001", "--out", exported], "has no trial s9-t0001"),
+                     (["export", "--journal", journal, "--trial", "../../etc", "--out", exported], "is not a trial id"),
+                     (["test", "--journal", journal, "--top", "0"], "--top 0 must be at least 1"),
+                 })
+        {
+            var bad = Sweep(args);
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains(expected, bad.Stderr);
+            Assert.Single(bad.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+    }
+
+    public void Dispose() => _temp.Dispose();
+}
