@@ -327,8 +327,9 @@ public sealed class Solver
         var header = new TrialCheckpointHeader(_model.Spec, training, device.type.ToString().ToLowerInvariant(), torch.get_num_threads(),
             epoch, iteration, LearningRate, _lossHistory.ToList(), _trainAccHistory.ToList(), _valAccHistory.ToList(), bestValAcc, bestEpoch);
         var rules = new List<(string, Tensor)>();
+        var updateRules = updater.Rules;
         for (var i = 0; i < parameterNames.Count; i++)
-            foreach (var (name, value) in updater.Rules[i].State())
+            foreach (var (name, value) in updateRules[i].State())
                 rules.Add((parameterNames[i] + "/" + name, value));
         var generators = new List<(string, Tensor)> { ("sampling", generator.get_state()) };
         if (_model.DropoutGenerator is { } dropout)
@@ -369,6 +370,7 @@ public sealed class Solver
         var state = _model.state_dict();
 
         var rules = file.ReadSection(CheckpointSection.UpdateRule);
+        var updateRules = updater.Rules;
         for (var i = 0; i < parameterNames.Count; i++)
         {
             var prefix = parameterNames[i] + "/";
@@ -376,7 +378,7 @@ public sealed class Solver
                 .ToDictionary(e => e.Key[prefix.Length..], e => e.Value.to(device));
             try
             {
-                updater.Rules[i].RestoreState(own);
+                updateRules[i].RestoreState(own);
             }
             catch (ArgumentException e)
             {

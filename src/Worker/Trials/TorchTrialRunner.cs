@@ -47,7 +47,8 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         var settings = TrialSettings.From(config, trial.Seed);
         settings = settings with { Data = settings.Data with { DownloadIfEmpty = false } };
         var device = torch.device(slot.Device);
-        Console.WriteLine($"worker: trial {trial.TrialId} on slot {slot.Index}: device {slot.Device}, dtype {settings.Model.DType}, {slot.Threads} torch thread(s)");
+        Console.WriteLine($"worker: trial {trial.TrialId} on slot {slot.Index}: device {slot.Device}, dtype {settings.Model.DType}, {slot.Threads} torch thread(s)" +
+            (options.ResumeFrom is { } resumeFrom ? $", resuming from {resumeFrom}" : ""));
 
         TrainingOutcome outcome;
         using (torch.NewDisposeScope())

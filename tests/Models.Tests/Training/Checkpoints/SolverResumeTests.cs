@@ -22,17 +22,27 @@ public class SolverResumeTests
 
     private static SolverOptions Options(UpdateRuleKind rule, string folder) => new()
     {
-        UpdateRule = rule, LearningRate = rule == UpdateRuleKind.Adam ? 1e-3 : 2e-4, LrDecay = 0.9, BatchSize = 25, Epochs = 3,
+        UpdateRule = rule, LearningRate = rule == UpdateRuleKind.SgdMomentum ? 2e-4 : 1e-3, LrDecay = 0.9, BatchSize = 25, Epochs = 3,
         NumTrainSamples = 100, NumValSamples = 300, Seed = 21, CheckpointDirectory = folder, CheckpointEvery = 1,
     };
 
-    public static TheoryData<string, int> Runs => new() { { "adam_bn_dropout", 1 }, { "adam_bn_dropout", 2 }, { "sgd_momentum", 1 } };
+    private static readonly ConvNetSpec SmallConvNet = new([4, 4], [1], [10]) { Normalization = Normalization.BatchNorm, Dropout = 0.2 };
+
+    public static TheoryData<string, int> Runs => new()
+    {
+        { "adam_bn_dropout", 1 }, { "adam_bn_dropout", 2 }, { "sgd_momentum", 1 }, { "convnet_rmsprop", 1 },
+    };
 
     [Theory]
     [MemberData(nameof(Runs))]
     public void A_run_resumed_after_an_epoch_ends_exactly_as_the_uninterrupted_one(string run, int resumeAfter)
     {
-        var (spec, rule) = run == "sgd_momentum" ? (Plain, UpdateRuleKind.SgdMomentum) : (BatchNormDropout, UpdateRuleKind.Adam);
+        var (spec, rule) = run switch
+        {
+            "sgd_momentum" => ((ModelSpec)Plain, UpdateRuleKind.SgdMomentum),
+            "convnet_rmsprop" => (SmallConvNet, UpdateRuleKind.RmsProp),
+            _ => (BatchNormDropout, UpdateRuleKind.Adam),
+        };
         var data = Data(200);
         using var temp = new TempFolder();
         var whole = Path.Combine(temp.Path, "whole");
