@@ -78,7 +78,8 @@ public sealed class PostgresOutageTests(TemporaryPostgres postgres, ITestOutputH
     {
         const string database = "outage";
         var journal = JournalLocation.Parse(await postgres.CreateDatabaseAsync(database));
-        using var coordinator = StartCoordinator(journal.ConnectionString, "pg-outage");
+        // Restarts at most 2 s apart, so that the sweep goes on soon after the server is back.
+        using var coordinator = StartCoordinator(journal.ConnectionString, "pg-outage", "sweep.coordinator.restart.max-backoff = 2s");
         var runner = await StartWorker(coordinator, TimeSpan.FromMilliseconds(400), slots: 2);
         const string completed = "SELECT count(*) FROM journal WHERE manifest = 'trial-completed'";
         await WaitUntil(async () => await postgres.QueryCountAsync(database, completed) >= 1, TimeSpan.FromSeconds(60), "a first completed trial");
