@@ -26,7 +26,7 @@ public sealed class ScriptedTrialRunner(TrialScript script, TimeSpan epochPause)
     public ConcurrentQueue<int> Threads { get; } = new();
     public int MaxConcurrent => Volatile.Read(ref _maxConcurrent);
 
-    public TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
+    public TrialResult Run(TrialSpec trial, TrialSlot slot, TrialRunOptions options, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
     {
         Started.Enqueue(trial.TrialId);
         Threads.Enqueue(Environment.CurrentManagedThreadId);

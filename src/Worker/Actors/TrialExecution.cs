@@ -71,7 +71,7 @@ public sealed class TrialExecution : ReceiveActor
         var token = _cancellation.Token;
         _log.Info("starting trial {0} on slot {1} ({2}, {3} threads)", trialId, _slot.Index, _slot.Device, _slot.Threads);
         Task.Factory.StartNew(
-                () => _runner.Run(_trial, _slot, progress => parent.Tell(new TrialProgressed(trialId, progress)), token),
+                () => _runner.Run(_trial, _slot, TrialRunOptions.Fresh, progress => parent.Tell(new TrialProgressed(trialId, progress)), token),
                 CancellationToken.None,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default)

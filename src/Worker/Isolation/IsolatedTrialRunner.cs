@@ -72,12 +72,12 @@ public sealed class IsolatedTrialRunner : ITrialRunner, IDisposable
     public IReadOnlyList<int> ProcessIds =>
         [.. _slots.Select(s => s.IsCompletedSuccessfully ? s.Result.ProcessId : -1)];
 
-    public TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
+    public TrialResult Run(TrialSpec trial, TrialSlot slot, TrialRunOptions options, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
     {
         var process = ReadyChild(slot.Index);
         try
         {
-            return process.Run(trial, slot, onEpoch, cancellation, _cancelGracePeriod);
+            return process.Run(trial, slot, options, onEpoch, cancellation, _cancelGracePeriod);
         }
         catch (TrialProcessException e) when (e.ProcessLost)
         {

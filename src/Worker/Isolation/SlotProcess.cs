@@ -141,13 +141,13 @@ public sealed class SlotProcess : IDisposable
     }
 
     /// <summary>Runs one trial in the child; see <see cref="ITrialRunner.Run"/>. Throws <see cref="TrialProcessException"/>.</summary>
-    public TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation, TimeSpan cancelGracePeriod)
+    public TrialResult Run(TrialSpec trial, TrialSlot slot, TrialRunOptions options, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation, TimeSpan cancelGracePeriod)
     {
         var trialId = trial.TrialId;
         _runningTrialId = trialId;
         try
         {
-            return RunUntilOutcome(trial, slot, onEpoch, cancellation, cancelGracePeriod);
+            return RunUntilOutcome(trial, slot, options, onEpoch, cancellation, cancelGracePeriod);
         }
         finally
         {
@@ -156,10 +156,10 @@ public sealed class SlotProcess : IDisposable
         }
     }
 
-    private TrialResult RunUntilOutcome(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation, TimeSpan cancelGracePeriod)
+    private TrialResult RunUntilOutcome(TrialSpec trial, TrialSlot slot, TrialRunOptions options, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation, TimeSpan cancelGracePeriod)
     {
         var trialId = trial.TrialId;
-        Write(new RunTrialRequest(trial, slot));
+        Write(new RunTrialRequest(trial, slot, options));
         using var killTimer = new Timer(_ => KillOnCancel(trialId));
         using var onCancel = cancellation.Register(() =>
         {

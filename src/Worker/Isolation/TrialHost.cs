@@ -74,7 +74,7 @@ public sealed class TrialHost(ITrialRunner runner, TextReader input, TextWriter 
         ITrialHostMessage outcome;
         try
         {
-            var result = runner.Run(run.Trial, run.Slot, progress => Send(new TrialEpochDone(trialId, progress)), cancellation.Token);
+            var result = runner.Run(run.Trial, run.Slot, run.Options, progress => Send(new TrialEpochDone(trialId, progress)), cancellation.Token);
             outcome = new TrialRunReturned(trialId, result);
         }
         catch (Exception e)

@@ -27,8 +27,8 @@ public sealed record HostReady(int Protocol, int ProcessId) : ITrialHostMessage;
 /// <summary>Child -> worker, instead of hello: the child cannot run trials (e.g. unreadable data); it exits next.</summary>
 public sealed record HostStartFailed(string Error) : ITrialHostMessage;
 
-/// <summary>Worker -> child: run this trial on this slot (one at a time).</summary>
-public sealed record RunTrialRequest(TrialSpec Trial, TrialSlot Slot) : ITrialHostMessage;
+/// <summary>Worker -> child: run this trial on this slot (one at a time), starting and checkpointing as <paramref name="Options"/> say.</summary>
+public sealed record RunTrialRequest(TrialSpec Trial, TrialSlot Slot, TrialRunOptions Options) : ITrialHostMessage;
 
 /// <summary>Worker -> child: cancel the running trial cooperatively (it ends with status cancelled).</summary>
 public sealed record CancelTrialRequest(string TrialId) : ITrialHostMessage;
@@ -50,7 +50,7 @@ public sealed class TrialHostProtocolException(string message) : Exception(messa
 public static class TrialHostProtocol
 {
     /// <summary>Bumped whenever a message changes shape; a worker talks only to a child of its own version.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Longest line accepted: a result with a few hundred epochs is a few kilobytes.</summary>
     public const int MaxLineLength = 1 << 20;

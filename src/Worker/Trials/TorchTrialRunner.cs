@@ -37,7 +37,7 @@ public sealed class TorchTrialRunner(string dataDirectory) : ITrialRunner
         return new TorchTrialRunner(dataDirectory);
     }
 
-    public TrialResult Run(TrialSpec trial, TrialSlot slot, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
+    public TrialResult Run(TrialSpec trial, TrialSlot slot, TrialRunOptions options, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
     {
         var config = trial.Params
             .With(TrialParameters.Epochs.Name, ParamValue.Of(trial.Budget.Epochs))

@@ -34,18 +34,18 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
         using var runner = StartRunner();
         var first = runner.ProcessIds[0];
         var epochs = new List<TrialEpochProgress>();
-        var completed = runner.Run(Trial("s1-t0001", epochs: 2, numTrain: 200), Slot, epochs.Add, CancellationToken.None);
+        var completed = runner.Run(Trial("s1-t0001", epochs: 2, numTrain: 200), Slot, TrialRunOptions.Fresh, epochs.Add, CancellationToken.None);
         Assert.Equal(TrialStatus.Completed, completed.Status);
         Assert.Equal([0, 1, 2], epochs.Select(e => e.Epoch)); // the check after the first update, then each epoch
         Assert.True(File.Exists(completed.CheckpointPath));
 
         // A long trial; SIGSEGV its process once it has reported an epoch, as a native crash in libtorch would end it.
-        var crash = Assert.Throws<TrialProcessException>(() => runner.Run(Trial("s1-t0002", epochs: 500, numTrain: 200), Slot,
+        var crash = Assert.Throws<TrialProcessException>(() => runner.Run(Trial("s1-t0002", epochs: 500, numTrain: 200), Slot, TrialRunOptions.Fresh,
             progress => { if (progress.Epoch == 1) Task.Run(() => Segfault(first)); }, CancellationToken.None));
         Assert.Equal("trial process crashed (signal 11)", crash.Message);
         Assert.True(crash.ProcessLost);
 
-        var again = runner.Run(Trial("s1-t0002", epochs: 1, numTrain: 200), Slot, _ => { }, CancellationToken.None);
+        var again = runner.Run(Trial("s1-t0002", epochs: 1, numTrain: 200), Slot, TrialRunOptions.Fresh, _ => { }, CancellationToken.None);
         Assert.Equal(TrialStatus.Completed, again.Status);
         var second = runner.ProcessIds[0];
         Assert.NotEqual(first, second);
@@ -54,7 +54,7 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
         // Killed between trials (SIGKILL, as the kernel's OOM killer does): the next trial gets a fresh child too.
         Signal(second, "KILL");
         WaitUntil(() => HasExited(second));
-        var afterKill = runner.Run(Trial("s1-t0003", epochs: 1, numTrain: 200), Slot, _ => { }, CancellationToken.None);
+        var afterKill = runner.Run(Trial("s1-t0003", epochs: 1, numTrain: 200), Slot, TrialRunOptions.Fresh, _ => { }, CancellationToken.None);
         Assert.Equal(TrialStatus.Completed, afterKill.Status);
         Assert.NotEqual(second, runner.ProcessIds[0]);
     }
@@ -65,7 +65,7 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
         using (var runner = StartRunner())
         {
             using var cancel = new CancellationTokenSource();
-            var result = runner.Run(Trial("s1-t0001", epochs: 500, numTrain: 200), Slot, _ => cancel.Cancel(), cancel.Token);
+            var result = runner.Run(Trial("s1-t0001", epochs: 500, numTrain: 200), Slot, TrialRunOptions.Fresh, _ => cancel.Cancel(), cancel.Token);
             Assert.Equal(TrialStatus.Cancelled, result.Status);
             Assert.False(HasExited(runner.ProcessIds[0]));
         }
@@ -73,10 +73,10 @@ public sealed class IsolatedTrialRunnerTests(ITestOutputHelper output) : IDispos
         {
             var child = runner.ProcessIds[0];
             using var cancel = new CancellationTokenSource();
-            var result = runner.Run(Trial("s1-t0001", epochs: 500, numTrain: 200), Slot, _ => cancel.Cancel(), cancel.Token);
+            var result = runner.Run(Trial("s1-t0001", epochs: 500, numTrain: 200), Slot, TrialRunOptions.Fresh, _ => cancel.Cancel(), cancel.Token);
             Assert.Equal(TrialStatus.Cancelled, result.Status);
             WaitUntil(() => HasExited(child));
-            var next = runner.Run(Trial("s1-t0002", epochs: 1, numTrain: 200), Slot, _ => { }, CancellationToken.None);
+            var next = runner.Run(Trial("s1-t0002", epochs: 1, numTrain: 200), Slot, TrialRunOptions.Fresh, _ => { }, CancellationToken.None);
             Assert.Equal(TrialStatus.Completed, next.Status);
         }
     }

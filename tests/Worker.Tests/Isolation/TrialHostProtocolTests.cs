@@ -21,7 +21,7 @@ public sealed class TrialHostProtocolTests
     {
         { "hello", TrialHostProtocol.Encode(new HostReady(TrialHostProtocol.Version, 4242)) },
         { "start-failed", TrialHostProtocol.Encode(new HostStartFailed("cannot load CIFAR-10 from 'x': missing")) },
-        { "epoch", TrialHostProtocol.Encode(new TrialEpochDone("s2-t0003", new TrialEpochProgress(1, 1.9, 0.3, 0.35, 4.5))) },
+        { "epoch", TrialHostProtocol.Encode(new TrialEpochDone("s2-t0003", new TrialEpochProgress(1, 1.9, 0.3, 0.35, 4.5, "/tmp/ckpt/s2-t0003/epoch-1.ckpt"))) },
         { "result", TrialHostProtocol.Encode(new TrialRunReturned("s2-t0003", Result)) },
         { "error", TrialHostProtocol.Encode(new TrialRunThrew("s2-t0003", "InvalidOperationException: boom")) },
     };
@@ -37,12 +37,13 @@ public sealed class TrialHostProtocolTests
     }
 
     [Fact]
-    public void Run_and_cancel_round_trip_with_the_whole_trial_and_slot()
+    public void Run_and_cancel_round_trip_with_the_whole_trial_slot_and_options()
     {
-        var run = new RunTrialRequest(Trial, new TrialSlot(1, "cuda:1", 4, "/tmp/ckpt"));
+        var run = new RunTrialRequest(Trial, new TrialSlot(1, "cuda:1", 4, "/tmp/ckpt"), new TrialRunOptions("/tmp/ckpt/s2-t0003/epoch-3.ckpt", 2));
         var decoded = Assert.IsType<RunTrialRequest>(TrialHostProtocol.DecodeFromWorker(TrialHostProtocol.Encode(run)));
         Assert.Equal(run.Trial, decoded.Trial);
         Assert.Equal(run.Slot, decoded.Slot);
+        Assert.Equal(run.Options, decoded.Options);
         var cancel = Assert.IsType<CancelTrialRequest>(TrialHostProtocol.DecodeFromWorker(TrialHostProtocol.Encode(new CancelTrialRequest("s2-t0003"))));
         Assert.Equal("s2-t0003", cancel.TrialId);
     }

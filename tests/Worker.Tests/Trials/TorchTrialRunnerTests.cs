@@ -21,7 +21,7 @@ public sealed class TorchTrialRunnerTests : IDisposable
         var runner = TorchTrialRunner.Create(RepoPaths.CifarDirectory());
         var epochs = new List<TrialEpochProgress>();
 
-        var result = runner.Run(Trial(epochs: 2), new TrialSlot(0, "cpu", 1, _checkpoints), epochs.Add, CancellationToken.None);
+        var result = runner.Run(Trial(epochs: 2), new TrialSlot(0, "cpu", 1, _checkpoints), TrialRunOptions.Fresh, epochs.Add, CancellationToken.None);
 
         Assert.Equal(TrialStatus.Completed, result.Status);
         Assert.Equal(2, epochs.Max(e => e.Epoch));
@@ -39,7 +39,7 @@ public sealed class TorchTrialRunnerTests : IDisposable
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
 
-        var result = runner.Run(Trial(epochs: 5), new TrialSlot(0, "cpu", 1, _checkpoints), _ => { }, cancel.Token);
+        var result = runner.Run(Trial(epochs: 5), new TrialSlot(0, "cpu", 1, _checkpoints), TrialRunOptions.Fresh, _ => { }, cancel.Token);
 
         Assert.Equal(TrialStatus.Cancelled, result.Status);
     }
@@ -49,8 +49,8 @@ public sealed class TorchTrialRunnerTests : IDisposable
     {
         var runner = TorchTrialRunner.Create(RepoPaths.CifarDirectory());
         var slot = new TrialSlot(0, "cpu", 1, _checkpoints);
-        var first = runner.Run(Trial(epochs: 1), slot, _ => { }, CancellationToken.None);
-        var second = runner.Run(Trial(epochs: 1), slot, _ => { }, CancellationToken.None);
+        var first = runner.Run(Trial(epochs: 1), slot, TrialRunOptions.Fresh, _ => { }, CancellationToken.None);
+        var second = runner.Run(Trial(epochs: 1), slot, TrialRunOptions.Fresh, _ => { }, CancellationToken.None);
         Assert.Equal(first.ValAccHistory.ToArray(), second.ValAccHistory.ToArray());
         Assert.Equal(first.FinalLoss, second.FinalLoss);
     }
