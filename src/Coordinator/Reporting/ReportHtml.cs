@@ -79,7 +79,8 @@ internal static class ReportHtml
         var best = state.BestTrialId is { } id && state.Trials[id].Result is { } r
             ? $"; best {id} with val accuracy {r.BestValAcc.ToString("0.0000", Inv)}"
             : "";
-        return $"{status}: {state.Counts}{best}. Generated {facts.Now.UtcDateTime.ToString("yyyy-MM-dd HH:mm", Inv)} UTC.";
+        var utilization = SlotUtilization.Of(state, facts.Now) is { Slots: > 0 } u ? $"; {u.Describe()}" : "";
+        return $"{status}: {state.Counts}{best}{utilization}. Generated {facts.Now.UtcDateTime.ToString("yyyy-MM-dd HH:mm", Inv)} UTC.";
     }
 
     public static string NoTrialsMessage(SweepFacts facts) =>

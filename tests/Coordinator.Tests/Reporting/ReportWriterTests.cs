@@ -56,6 +56,26 @@ public sealed class ReportWriterTests : IDisposable
     }
 
     [Fact]
+    public void A_pruned_trial_is_listed_with_its_status_and_the_summary_gives_the_slot_utilization()
+    {
+        var spec = ReportSweeps.Spec() with { Pruning = new Search.Specs.PruningSpec(Search.Specs.PruningRule.Median, MinEpochs: 1, MinPeers: 1) };
+        var state = ReportSweeps.Run(spec, finishLimit: 6);
+        var engine = new SweepEngine();
+        var trial = state.RunningTrials.First();
+        state = engine.ReportEpoch(state, trial.TrialId, trial.Worker!, 1, 2.3, 0.05, 0.01).Aggregate(state, (s, e) => s.Apply(e));
+        var pruned = engine.Prune(state, trial.TrialId, ReportSweeps.T0.AddMinutes(30));
+        Assert.IsType<TrialPruned>(pruned[0]);
+        state = pruned.Aggregate(state, (s, e) => s.Apply(e));
+
+        var (html, pngs) = Write(state);
+        var page = File.ReadAllText(html);
+        Assert.Contains("<td>pruned</td>", page);
+        Assert.Contains("6 completed, 0 diverged, 0 failed, 1 pruned", page);
+        Assert.Matches(@"slot utilization \d+\.\d% \(\d+ busy slot-seconds over 2 slot\(s\) x \d+ s\)", page);
+        Assert.NotEmpty(pngs);
+    }
+
+    [Fact]
     public void A_sweep_without_finished_trials_gets_a_page_that_says_so_and_no_plots()
     {
         var started = SweepState.Empty;
