@@ -89,7 +89,7 @@ public sealed partial class SweepCoordinator
             worker.Actor.Tell(new AssignTrial(spec, CheckpointEvery));
             return;
         }
-        var journaled = candidates.ToDictionary(c => c, c => _state.FindTrial(c)?.Checkpoint?.Epoch, StringComparer.Ordinal);
+        var journaled = candidates.ToDictionary(c => c, c => _state.FindTrial(c)?.Checkpoint, StringComparer.Ordinal);
         var (workerId, actor, trialId, attempt) = (worker.WorkerId, worker.Actor, dispatched.TrialId, dispatched.Attempt);
         Task.Run(() => FindResumePoint(store, candidates, journaled))
             .PipeTo(Self, success: search => new ResumeLoaded(trialId, workerId, actor, attempt, search),
@@ -98,28 +98,33 @@ public sealed partial class SweepCoordinator
     }
 
     /// <summary>
-    /// The first candidate whose stored checkpoint verifies, read whole; candidates whose checkpoint the journal names but
-    /// the store lacks, or whose file fails its checksum, are reported as discarded.
+    /// The first candidate whose checkpoint, as the journal recorded it (epoch and SHA-256), the store holds and verifies,
+    /// read whole. Files the journal never recorded (another sweep's, left in a reused folder) are ignored; a recorded
+    /// checkpoint that is missing, fails its checksum or is another file is reported as discarded.
     /// </summary>
-    private static ResumeSearch FindResumePoint(CheckpointStore store, IReadOnlyList<string> candidates, IReadOnlyDictionary<string, int?> journaled)
+    private static ResumeSearch FindResumePoint(CheckpointStore store, IReadOnlyList<string> candidates, IReadOnlyDictionary<string, StoredCheckpoint?> journaled)
     {
         var discarded = new List<Discard>();
         foreach (var candidate in candidates)
         {
-            if (store.Latest(candidate) is not { } latest)
+            if (journaled[candidate] is not { } recorded)
+                continue;
+            if (store.At(candidate, recorded.Epoch) is not { } file)
             {
-                if (journaled[candidate] is { } epoch)
-                    discarded.Add(new Discard(candidate, epoch, $"the stored checkpoint of {candidate} after epoch {epoch} is missing"));
+                discarded.Add(new Discard(candidate, recorded.Epoch, $"the stored checkpoint of {candidate} after epoch {recorded.Epoch} is missing"));
                 continue;
             }
             try
             {
-                var content = store.ReadVerified(latest);
-                return new ResumeSearch(candidate, latest.Epoch, content, CheckpointChecksum.Verify(content), discarded);
+                var content = store.ReadVerified(file);
+                var sha = CheckpointChecksum.Verify(content)!;
+                if (sha == recorded.Sha256)
+                    return new ResumeSearch(candidate, recorded.Epoch, content, sha, discarded);
+                discarded.Add(new Discard(candidate, recorded.Epoch, $"the stored checkpoint of {candidate} after epoch {recorded.Epoch} is not the one the journal recorded"));
             }
             catch (InvalidDataException corrupt)
             {
-                discarded.Add(new Discard(candidate, latest.Epoch, corrupt.Message));
+                discarded.Add(new Discard(candidate, recorded.Epoch, corrupt.Message));
             }
         }
         return new ResumeSearch(null, 0, null, null, discarded);
@@ -130,7 +135,11 @@ public sealed partial class SweepCoordinator
         var trial = _state.FindTrial(loaded.TrialId);
         if (trial is not { Status: TrialStatus.Running } || trial.Worker != loaded.Worker || trial.Attempts != loaded.Attempt)
         {
+            // E.g. a late result of the trial's previous run on the same worker completed it meanwhile. The assignment
+            // counted as sent never leaves: uncount it, or the worker's demand would stay one short for good.
             _log.Info("checkpoint lookup for trial {0} dropped: that run is no longer current", loaded.TrialId);
+            if (_workers.Find(loaded.Worker) is { } worker && worker.Actor.Equals(loaded.WorkerActor) && worker.Sent > 0)
+                worker.Sent--;
             return;
         }
         var events = new List<ISweepEvent>();

@@ -56,9 +56,25 @@ public sealed class CheckpointStore
         return StoredIn(folder, trialId).MaxBy(f => f.Epoch);
     }
 
+    /// <summary>The trial's stored checkpoint after <paramref name="epoch"/>, unverified; null when the store does not hold that epoch.</summary>
+    public StoredCheckpointFile? At(string trialId, int epoch)
+    {
+        var folder = TrialCheckpoints.FolderOf(Directory, trialId);
+        return System.IO.Directory.Exists(folder) ? StoredIn(folder, trialId).FirstOrDefault(f => f.Epoch == epoch) : null;
+    }
+
     /// <summary>
-    /// For <c>sweep export</c> and <c>sweep test</c>: the path of the trial's latest checkpoint when it verifies; null when the
-    /// trial has none or it fails its checksum. Changes nothing on disk.
+    /// For <c>sweep export</c> and <c>sweep test</c>: the path of the checkpoint the journal recorded for the trial (its
+    /// <c>TrialState.Checkpoint</c>: epoch and SHA-256) when the store holds exactly that file and it verifies; null
+    /// otherwise. A file the journal did not record (left by another sweep whose journal was deleted, say) is never
+    /// returned. Changes nothing on disk.
+    /// </summary>
+    public string? VerifiedPath(string trialId, int epoch, string sha256) =>
+        At(trialId, epoch) is { } file && CheckpointChecksum.VerifyFile(file.Path) == sha256 ? file.Path : null;
+
+    /// <summary>
+    /// The path of the trial's newest stored checkpoint when it verifies, whether or not a journal recorded it; null when
+    /// the trial has none or it fails its checksum. Changes nothing on disk. Prefer <see cref="VerifiedPath"/>.
     /// </summary>
     public string? LatestOf(string trialId) =>
         Latest(trialId) is { } latest && CheckpointChecksum.VerifyFile(latest.Path) is not null ? latest.Path : null;

@@ -46,7 +46,7 @@ public sealed record JournalLocation(string ConnectionString, string ProviderNam
     /// <summary>
     /// What the journal's side files (coordinator log, worker logs, checkpoints) are named after: the journal, not
     /// the sweep, so that two journals of one sweep in one folder never share or overwrite them. The file name
-    /// without extension for SQLite (runs/a.db: runs/a.checkpoints), the database name for PostgreSQL.
+    /// without extension for SQLite (runs/a.db: runs/a.checkpoint-store), the database name for PostgreSQL.
     /// </summary>
     public string SideFileStem => SqliteFile is { } file
         ? Path.GetFileNameWithoutExtension(file)

@@ -263,7 +263,7 @@ public sealed partial class WorkerNode
             return false;
         AbortDownload(cancel.TrialId, download);
         var cancelled = new TrialFinished(_settings.WorkerId, cancel.TrialId,
-            new TrialResult(TrialStatus.Cancelled, 0, 0, [], [], double.NaN, 0, Worker: _settings.WorkerId, Error: cancel.Reason));
+            new TrialResult(TrialStatus.Cancelled, 0, 0, [], [], 0, 0, Worker: _settings.WorkerId, Error: cancel.Reason));
         _unacknowledged[cancel.TrialId] = cancelled;
         _coordinator.Tell(cancelled);
         AskForTrials();

@@ -83,6 +83,7 @@ public sealed class CheckpointIntakeTests(ITestOutputHelper output) : Akka.TestK
         // A 5 MB upload in 64 KiB chunks, each acknowledged before the next.
         CheckpointChunkAck ack = new(trialId, 1, 0);
         var chunks = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (ack.Received < content.Length)
         {
             var length = (int)Math.Min(CheckpointChunk.ChunkBytes, content.Length - ack.Received);
@@ -90,6 +91,8 @@ public sealed class CheckpointIntakeTests(ITestOutputHelper output) : Akka.TestK
             Assert.True(ack.Accepted);
             chunks++;
         }
+        Output!.WriteLine($"{content.Length} bytes in {chunks} chunks stored in {clock.Elapsed.TotalSeconds:0.00} s " +
+                         $"({content.Length / 1e6 / clock.Elapsed.TotalSeconds:0.0} MB/s)");
         Assert.Equal((content.Length + CheckpointChunk.ChunkBytes - 1) / CheckpointChunk.ChunkBytes, chunks);
         Assert.Equal(content.Length, ack.Received);
         Assert.Equal(1, _journal.CountEvents("trial-checkpointed"));
@@ -106,5 +109,28 @@ public sealed class CheckpointIntakeTests(ITestOutputHelper output) : Akka.TestK
         Assert.Equal(1, store.Latest(trialId)!.Epoch);
         // An older epoch than the stored one is no longer wanted.
         Assert.False(Send(owner, Chunk("worker-a", 1, 0, 1000)).Accepted);
+    }
+
+    [Fact]
+    public async Task With_keep_none_a_finished_trials_checkpoint_is_deleted_and_no_final_one_is_taken()
+    {
+        var spec = TestSweeps.TwoStages(firstStage: 2, epochs: 3) with { Checkpoints = new Search.Specs.CheckpointSpec(1, Search.Specs.CheckpointKeep.None) };
+        _node = await CoordinatorNode.StartAsync(ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), _journal.Location,
+            spec, new CoordinatorSettings(50, TimeSpan.FromMilliseconds(300)), TimeSpan.FromSeconds(20));
+        var owner = Register("worker-a");
+        _node.Proxy.Tell(new RequestTrials("worker-a", 1, 0), owner.Ref);
+        var trialId = owner.ExpectMsg<AssignTrial>(Wait).Trial.TrialId;
+        var content = Checkpoint(1000);
+        var sha = CheckpointChecksum.Verify(content)!;
+        var ack = Send(owner, new CheckpointChunk("worker-a", trialId, 1, 0, content.Length, sha, content));
+        Assert.Equal(content.Length, ack.Received);
+        var store = new CheckpointStore(CheckpointStore.DirectoryFor(_journal.Location, null));
+        Assert.NotNull(store.VerifiedPath(trialId, 1, sha));
+
+        var result = new Search.Trials.TrialResult(Search.Trials.TrialStatus.Completed, 0.5, 3, [0.1, 0.2, 0.3, 0.4], [0.1, 0.2, 0.3, 0.5], 1, 1);
+        _node.Proxy.Tell(new TrialFinished("worker-a", trialId, result), owner.Ref);
+        owner.FishForMessage(m => m is TrialOutcomeAcknowledged, Wait);
+        Assert.False(Send(owner, new CheckpointChunk("worker-a", trialId, 3, 0, content.Length, sha, content)).Accepted);
+        AwaitCondition(() => store.Latest(trialId) is null, Wait);
     }
 }

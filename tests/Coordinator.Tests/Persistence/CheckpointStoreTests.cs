@@ -94,6 +94,22 @@ public sealed class CheckpointStoreTests : IDisposable
         Assert.Null(store.Latest("s1-t0001"));
     }
 
+    [Fact]
+    public void Only_the_checkpoint_the_journal_recorded_is_offered_for_export()
+    {
+        var store = Store;
+        var content = Checkpoint(8000);
+        var stored = Upload(store, "s1-t0001", 3, content);
+        var sha = CheckpointChecksum.Verify(content)!;
+
+        Assert.Equal(stored.Path, store.VerifiedPath("s1-t0001", 3, sha));
+        Assert.Equal(stored, store.At("s1-t0001", 3));
+        // Another epoch or another file (say, left by an earlier sweep whose journal was deleted) is not this journal's.
+        Assert.Null(store.VerifiedPath("s1-t0001", 2, sha));
+        Assert.Null(store.VerifiedPath("s1-t0001", 3, CheckpointChecksum.Verify(Checkpoint(8000))!));
+        Assert.Null(store.At("s1-t0001", 2));
+    }
+
     [Theory]
     [InlineData("../s1-t0001")]
     [InlineData("s1-t0001/../../x")]

@@ -145,6 +145,23 @@ public sealed class CheckpointTransferTests(ITestOutputHelper output) : Akka.Tes
         Assert.Empty(runner.Started);
     }
 
+    [Fact]
+    public void A_cancel_while_the_checkpoint_arrives_frees_the_slot_and_reports_the_run_cancelled()
+    {
+        var trial = Trial("s1-t0006", epochs: 3);
+        var runner = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(20));
+        var (worker, coordinator) = StartRegistered(runner);
+
+        worker.Tell(new AssignTrial(trial, 0, new CheckpointOffer(trial.TrialId, 2, 5000, new string('a', 64))), coordinator.Ref);
+        coordinator.FishForMessage(m => m is CheckpointChunkRequest, Wait);
+        worker.Tell(new CancelTrial(trial.TrialId, "timed out after 60 s"), coordinator.Ref);
+
+        var finished = (TrialFinished)coordinator.FishForMessage(m => m is TrialFinished, Wait);
+        Assert.Equal(TrialStatus.Cancelled, finished.Result.Status);
+        coordinator.FishForMessage(m => m is RequestTrials { FreeSlots: 1 }, Wait);
+        Assert.Empty(runner.Started);
+    }
+
     /// <summary>A checkpoint of the trial after <paramref name="epoch"/>, as the scripted runner writes it.</summary>
     private string WriteCheckpoint(TrialSpec trial, int epoch)
     {
