@@ -142,7 +142,9 @@ internal static class ResultCommands
     private static string StoredCheckpoint(JournalLocation location, TrialState trial)
     {
         var store = new CheckpointStore(CheckpointStore.DirectoryFor(location, CoordinatorSettings.Create(SweepConfig.Load()).CheckpointStore));
-        return store.LatestOf(trial.TrialId)
+        // Only the file the journal recorded: a store folder reused by another sweep may hold others under the same id.
+        var path = trial.Checkpoint is { } recorded ? store.VerifiedPath(trial.TrialId, recorded.Epoch, recorded.Sha256) : null;
+        return path
                ?? throw new SweepUsageException(
                    $"trial {trial.TrialId} has no intact stored checkpoint in {store.Directory} (the sweep ran with checkpoints.keep = none or every = 0, or the file is gone or corrupt); train its config again with ./sweep train");
     }

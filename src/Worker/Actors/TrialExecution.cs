@@ -20,7 +20,7 @@ public sealed class TrialExecution : ReceiveActor
     private readonly TrialSlot _slot;
     private readonly ITrialRunner _runner;
     private readonly string _workerId;
-    private readonly TrialRunOptions _options;
+    private TrialRunOptions _options;
     private readonly CancellationTokenSource _cancellation = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private string? _cancelReason;
@@ -49,6 +49,15 @@ public sealed class TrialExecution : ReceiveActor
         Receive<TrialThreadFailed>(failed =>
         {
             var error = failed.Error is AggregateException { InnerException: { } inner } ? inner : failed.Error;
+            // The checkpoint this run was to resume from arrived unusable (the runner checks it before training): a
+            // restart from epoch 0 costs time, never the trial. The coordinator keeps the run's whole result.
+            if (error is TrialResumeRejectedException && _options.ResumeFrom is not null && !_cancellation.IsCancellationRequested)
+            {
+                _log.Warning("trial {0}: its resume checkpoint was refused ({1}); training it from epoch 0", _trial.TrialId, error.Message);
+                _options = _options with { ResumeFrom = null };
+                StartThread();
+                return;
+            }
             // A configuration error fails the same way on every retry: report it as final, naming the parameter.
             // A trial process's failure already reads as a reason: "trial process crashed (signal 11)".
             var outcome = error switch
@@ -67,7 +76,9 @@ public sealed class TrialExecution : ReceiveActor
     public static Props Props(TrialSpec trial, TrialSlot slot, ITrialRunner runner, string workerId, TrialRunOptions? options = null) =>
         Akka.Actor.Props.Create(() => new TrialExecution(trial, slot, runner, workerId, options));
 
-    protected override void PreStart()
+    protected override void PreStart() => StartThread();
+
+    private void StartThread()
     {
         var parent = Context.Parent;
         var trialId = _trial.TrialId;

@@ -154,7 +154,11 @@ public sealed partial class WorkerNode
         DeleteInBackground(upload.Path);
         if (_waitingUploads.Remove(trialId, out var next))
             QueueUpload(trialId, next.Epoch, next.Path);
+        else
+            ReleaseHeldOutcome(trialId, force: false);
     }
+
+    private bool IsUploading(string trialId) => _uploads.ContainsKey(trialId) || _waitingUploads.ContainsKey(trialId);
 
     // ---- downloads -----------------------------------------------------------------------------------------------
 

@@ -27,6 +27,12 @@ public sealed partial class WorkerNode : ReceiveActor, IWithTimers
     private readonly string?[] _slotTrial;
     private readonly Dictionary<string, IActorRef> _executions = new();
     private readonly Dictionary<string, ISweepWire> _unacknowledged = new();
+    // A finished trial's outcome waits here while its last checkpoint is still uploading, so that the coordinator holds
+    // the final checkpoint (the trial's best weights, for export and test) by the time it learns the trial finished:
+    // once a trial is finished the coordinator drops its transfers. The slot is free meanwhile. Released when the
+    // upload ends, or after FinalCheckpointWaitRetries retry intervals whatever happens to it.
+    private readonly Dictionary<string, (ISweepWire Outcome, DateTime Deadline)> _heldOutcomes = new();
+    private const int FinalCheckpointWaitRetries = 20;
     private IActorRef? _registeredWith;
     private long _assignmentsReceived;
     private long _executionsStarted;
@@ -142,9 +148,24 @@ public sealed partial class WorkerNode : ReceiveActor, IWithTimers
         _executions.Remove(ended.TrialId);
         ForgetResumeFile(ended.TrialId);
         _slotTrial[ended.SlotIndex] = null;
-        _unacknowledged[ended.TrialId] = ended.Outcome;
-        _coordinator.Tell(ended.Outcome);
+        if (IsUploading(ended.TrialId))
+            _heldOutcomes[ended.TrialId] = (ended.Outcome, DateTime.UtcNow + FinalCheckpointWaitRetries * _settings.RetryInterval);
+        else
+            SendOutcome(ended.TrialId, ended.Outcome);
         AskForTrials();
+    }
+
+    private void SendOutcome(string trialId, ISweepWire outcome)
+    {
+        _unacknowledged[trialId] = outcome;
+        _coordinator.Tell(outcome);
+    }
+
+    /// <summary>Sends a held outcome once its trial's uploads are over (<paramref name="force"/>: now, whatever they are doing).</summary>
+    private void ReleaseHeldOutcome(string trialId, bool force)
+    {
+        if ((force || !IsUploading(trialId)) && _heldOutcomes.Remove(trialId, out var held))
+            SendOutcome(trialId, held.Outcome);
     }
 
     private void OnRetryTick()
@@ -157,6 +178,12 @@ public sealed partial class WorkerNode : ReceiveActor, IWithTimers
         AskForTrials();
         ResendOutcomes();
         RetryCheckpointTransfers();
+        foreach (var (trialId, held) in _heldOutcomes.Where(h => h.Value.Deadline < DateTime.UtcNow).ToList())
+        {
+            _log.Warning("reporting trial {0} before its last checkpoint reached the coordinator (still uploading after {1} s)",
+                trialId, (FinalCheckpointWaitRetries * _settings.RetryInterval).TotalSeconds);
+            ReleaseHeldOutcome(trialId, force: true);
+        }
     }
 
     private void AskForTrials()

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Sweep.Contract.Cli;
 using Sweep.Models.Data;
@@ -18,7 +17,7 @@ namespace Sweep.Worker.Cli;
 /// </summary>
 public static class CheckpointCommands
 {
-    /// <summary>`export-weights --checkpoint F --out FILE.pt`.</summary>
+    /// <summary>`export-weights --checkpoint F --out FILE.pt`: prints one JSON line {"weights", "best_epoch", "best_val_acc", "model"}.</summary>
     public static Command ExportWeights()
     {
         var command = new Command("export-weights", "Write the best weights of a trial checkpoint as a TorchSharp state dict (model.load(FILE.pt) reads it).");
@@ -38,8 +37,15 @@ public static class CheckpointCommands
             {
                 throw new SweepUsageException($"cannot write {path}: {e.Message.Split('\n')[0]}; choose a writable file in an existing folder");
             }
-            parseResult.InvocationConfiguration.Output.WriteLine(
-                $"wrote the best weights of {file.Path} (epoch {file.Header.BestEpoch}, val_acc {file.Header.BestValAcc.ToString("F4", CultureInfo.InvariantCulture)}) to {path}");
+            // One JSON line: the coordinator's `sweep export` puts the model description into its sidecar.
+            var line = new JsonObject
+            {
+                ["weights"] = Path.GetFullPath(path),
+                ["best_epoch"] = file.Header.BestEpoch,
+                ["best_val_acc"] = file.Header.BestValAcc,
+                ["model"] = JsonNode.Parse(file.ModelJson()),
+            };
+            parseResult.InvocationConfiguration.Output.WriteLine(line.ToJsonString());
             return ExitCodes.Success;
         }));
         return command;

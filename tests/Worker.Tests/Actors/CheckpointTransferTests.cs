@@ -69,6 +69,35 @@ public sealed class CheckpointTransferTests(ITestOutputHelper output) : Akka.Tes
     }
 
     [Fact]
+    public void A_finished_trial_is_reported_only_once_its_last_checkpoint_is_stored()
+    {
+        // Without the hold, the coordinator would learn of the end first and drop the final upload (the best weights).
+        var runner = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(20), checkpointPayloadBytes: 200_000);
+        var (worker, coordinator) = StartRegistered(runner);
+        worker.Tell(new AssignTrial(Trial("s1-t0002", epochs: 1), CheckpointEvery: 1), coordinator.Ref);
+
+        var chunk = (CheckpointChunk)coordinator.FishForMessage(m => m is CheckpointChunk, Wait);
+        // The run ends (its slot is offered again at once) while the upload waits for its first acknowledgement: no
+        // result for two seconds, though the worker re-sends the chunk meanwhile.
+        coordinator.FishForMessage(m => m is RequestTrials { FreeSlots: 1 }, Wait);
+        var quiet = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+        while (DateTime.UtcNow < quiet)
+            Assert.IsNotType<TrialFinished>(coordinator.ReceiveOne(TimeSpan.FromMilliseconds(200)));
+
+        // Every chunk acknowledged: the result follows the last acknowledgement.
+        while (true)
+        {
+            var received = chunk.Offset + chunk.Data.Length;
+            worker.Tell(new CheckpointChunkAck(chunk.TrialId, chunk.Epoch, received), coordinator.Ref);
+            if (received == chunk.TotalLength)
+                break;
+            chunk = (CheckpointChunk)coordinator.FishForMessage(m => m is CheckpointChunk c && c.Offset == received, Wait);
+        }
+        var finished = (TrialFinished)coordinator.FishForMessage(m => m is TrialFinished, Wait);
+        Assert.Equal(TrialStatus.Completed, finished.Result.Status);
+    }
+
+    [Fact]
     public void An_offered_checkpoint_is_fetched_verified_and_the_run_continues_after_its_epoch()
     {
         var trial = Trial("s1-t0003", epochs: 4);
@@ -160,6 +189,45 @@ public sealed class CheckpointTransferTests(ITestOutputHelper output) : Akka.Tes
         Assert.Equal(TrialStatus.Cancelled, finished.Result.Status);
         coordinator.FishForMessage(m => m is RequestTrials { FreeSlots: 1 }, Wait);
         Assert.Empty(runner.Started);
+    }
+
+    [Fact]
+    public void A_checkpoint_the_runner_refuses_to_resume_from_trains_the_trial_from_epoch_0()
+    {
+        var trial = Trial("s1-t0007", epochs: 3);
+        var content = File.ReadAllBytes(WriteCheckpoint(trial, epoch: 2));
+        var sha = CheckpointChecksum.Verify(content)!;
+        var runner = new RefusingResumes(new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(20)));
+        var (worker, coordinator) = StartRegistered(runner);
+
+        worker.Tell(new AssignTrial(trial, 0, new CheckpointOffer(trial.TrialId, 2, content.Length, sha)), coordinator.Ref);
+        var epochs = new List<int>();
+        var finished = (TrialFinished)coordinator.FishForMessage(m =>
+        {
+            if (m is CheckpointChunkRequest request && request.Offset < content.Length)
+                worker.Tell(new CheckpointChunk("worker-a", trial.TrialId, 2, request.Offset, content.Length, sha,
+                    content.AsSpan((int)request.Offset).ToArray()), coordinator.Ref);
+            if (m is TrialEpochReport report) epochs.Add(report.Epoch);
+            return m is TrialFinished or TrialErrored;
+        }, Wait);
+
+        Assert.Equal([true, false], runner.Calls);
+        Assert.Equal([1, 2, 3], epochs);
+        Assert.Equal(TrialStatus.Completed, finished.Result.Status);
+    }
+
+    /// <summary>A runner whose resume files never fit (another model, say): it refuses them before training, as TorchTrialRunner does.</summary>
+    private sealed class RefusingResumes(ITrialRunner inner) : ITrialRunner
+    {
+        public List<bool> Calls { get; } = [];
+
+        public TrialResult Run(TrialSpec trial, TrialSlot slot, TrialRunOptions options, Action<TrialEpochProgress> onEpoch, CancellationToken cancellation)
+        {
+            lock (Calls) Calls.Add(options.ResumeFrom is not null);
+            if (options.ResumeFrom is not null)
+                throw new TrialResumeRejectedException("checkpoint of another model");
+            return inner.Run(trial, slot, options, onEpoch, cancellation);
+        }
     }
 
     /// <summary>A checkpoint of the trial after <paramref name="epoch"/>, as the scripted runner writes it.</summary>

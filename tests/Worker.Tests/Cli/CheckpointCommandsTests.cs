@@ -45,6 +45,12 @@ public sealed class CheckpointCommandsTests : IDisposable
         var export = Run("export-weights", "--checkpoint", checkpoint, "--out", weights);
         Assert.Equal(0, export.Exit);
         Assert.True(File.Exists(weights));
+        using (var exported = JsonDocument.Parse(Assert.Single(export.Output.TrimEnd().Split('\n'))))
+        {
+            Assert.Equal(Path.GetFullPath(weights), exported.RootElement.GetProperty("weights").GetString());
+            Assert.Equal(TrialCheckpointFile.Open(checkpoint).Header.BestEpoch, exported.RootElement.GetProperty("best_epoch").GetInt32());
+            Assert.Equal(JsonValueKind.Object, exported.RootElement.GetProperty("model").ValueKind);
+        }
 
         var evaluate = Run("evaluate", "--checkpoint", checkpoint, "--data", RepoPaths.CifarDirectory(), "--device", "cpu");
         Assert.Equal(0, evaluate.Exit);

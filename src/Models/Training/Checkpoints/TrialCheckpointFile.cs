@@ -66,6 +66,9 @@ public sealed class TrialCheckpointFile
     /// <summary>The file's size in bytes.</summary>
     public long Length => _bytes.Length;
 
+    /// <summary>The model this checkpoint's weights belong to, as the JSON its header stores it (docs/checkpoint-format.md).</summary>
+    public string ModelJson() => JsonSerializer.Serialize(Header.Model, CheckpointJson.Options);
+
     /// <summary>Whether the file holds best weights (a val check above 0 happened).</summary>
     public bool HasBestWeights => _sections[(int)CheckpointSection.Best].Length > 0;
 
