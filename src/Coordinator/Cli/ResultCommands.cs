@@ -166,7 +166,7 @@ internal static class ResultCommands
     }
 
     /// <summary>What the exported weights are: enough to rebuild the model (`params` and `model`) and to know where they came from.</summary>
-    private static string Sidecar(SweepState state, TrialState trial, string weightsFile, string modelJson)
+    private static string Sidecar(SweepState state, TrialState trial, string weightsFile, string exportLine)
     {
         var document = new JsonObject
         {
@@ -177,12 +177,26 @@ internal static class ResultCommands
             ["stage"] = trial.Stage,
             ["trial_seed"] = trial.Spec.Seed,
             ["params"] = JsonSerializer.SerializeToNode(trial.Spec.Params, SweepJson.Options),
-            ["model"] = string.IsNullOrWhiteSpace(modelJson) ? null : JsonNode.Parse(modelJson),
+            ["model"] = ModelOf(exportLine),
             ["best_val_acc"] = trial.Result!.BestValAcc,
             ["best_epoch"] = trial.Result.BestEpoch,
             ["test_acc"] = trial.Test?.TestAcc,
         };
         return document.ToJsonString(SweepJson.IndentedOptions) + "\n";
+    }
+
+    /// <summary>The model description in the worker's export line ({"weights", "best_epoch", "best_val_acc", "model"}).</summary>
+    private static JsonNode ModelOf(string exportLine)
+    {
+        try
+        {
+            if (JsonNode.Parse(exportLine)?["model"] is JsonObject model)
+                return model.DeepClone();
+        }
+        catch (JsonException)
+        {
+        }
+        throw new SweepUsageException($"the worker program's export printed {TrialIds.Describe(exportLine)}, not a model description; rebuild with ./sweep");
     }
 
     private static string Acc(double value) => value.ToString("0.0000", CultureInfo.InvariantCulture);

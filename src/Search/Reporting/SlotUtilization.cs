@@ -6,7 +6,8 @@ namespace Sweep.Search.Reporting;
 
 /// <summary>
 /// How busy the sweep kept its slots: <see cref="BusySlotSeconds"/> / (<see cref="Slots"/> x <see cref="WallSeconds"/>).
-/// A run is busy from its dispatch to its terminal event (completed, diverged, failed, pruned), as journaled; a run that
+/// A run is busy from its dispatch until its slot was free again (<see cref="WorkerSlots.BusyUntil"/>: its terminal event,
+/// or the end of its training when the worker reported later, after uploading its last checkpoint); a run that
 /// was cut off (worker lost, coordinator restarted) left no end time and counts as idle. The wall time runs from the first
 /// dispatch to the last run's end (to <c>now</c> while trials run). The journal does not record slots, so
 /// <see cref="Slots"/> is what the journal shows was used: per worker, the most runs it held at once, summed over workers
@@ -21,7 +22,7 @@ public sealed record SlotUtilization(double BusySlotSeconds, int Slots, double W
     {
         var runs = state.Trials.Values
             .Where(t => t.DispatchedAt is not null && (t.Status == TrialStatus.Running || (t.IsTerminal && t.FinishedAt is not null)))
-            .Select(t => (Trial: t, Start: t.DispatchedAt!.Value, End: t.Status == TrialStatus.Running ? now : t.FinishedAt!.Value))
+            .Select(t => (Trial: t, Start: t.DispatchedAt!.Value, End: t.Status == TrialStatus.Running ? now : WorkerSlots.BusyUntil(t, now)))
             .Where(r => r.End >= r.Start)
             .ToList();
         if (runs.Count == 0) return new SlotUtilization(0, 0, 0);

@@ -26,7 +26,7 @@ public static class WorkerSlots
                     busyUntil.Add(DateTimeOffset.MinValue);
                     free = busyUntil.Count - 1;
                 }
-                busyUntil[free] = End(trial, now);
+                busyUntil[free] = BusyUntil(trial, now);
                 slots[trial.TrialId] = free + 1;
             }
         }
@@ -41,4 +41,18 @@ public static class WorkerSlots
         trial.FinishedAt ?? (trial.DispatchedAt is { } start && trial.Result is { } result
             ? start + TimeSpan.FromSeconds(result.Seconds)
             : trial.IsTerminal && trial.DispatchedAt is { } at ? at : now);
+
+    /// <summary>
+    /// Until when a trial's last run held its slot: its start plus the training seconds the worker reported, when that
+    /// is earlier than <see cref="End"/>. The journaled finish can come later than the slot was freed: a worker frees the
+    /// slot (and takes its next trial) as soon as training ends, but reports the trial only once its last checkpoint is
+    /// uploaded, so the finish alone would show one slot running two trials at once.
+    /// </summary>
+    public static DateTimeOffset BusyUntil(TrialState trial, DateTimeOffset now)
+    {
+        var end = End(trial, now);
+        return trial.DispatchedAt is { } start && trial.Result is { } result && start + TimeSpan.FromSeconds(result.Seconds) is var trained && trained < end
+            ? trained
+            : end;
+    }
 }

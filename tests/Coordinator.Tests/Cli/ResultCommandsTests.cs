@@ -62,7 +62,7 @@ public sealed class ResultCommandsTests(ITestOutputHelper output) : IDisposable
         Assert.Equal((double)rows[0]!["best_val_acc"]!, (double)sidecar["best_val_acc"]!);
         Assert.Equal(tested[0], (double)sidecar["test_acc"]!);
         Assert.Equal("fc", (string?)sidecar["params"]!["model"]);
-        Assert.NotNull(sidecar["model"]);
+        Assert.Equal("fc", (string?)sidecar["model"]!["family"]);
 
         foreach (var (args, expected) in new (string[], string)[]
                  {

@@ -26,9 +26,10 @@ public class AdaptiveEngineTests
     private SweepState Report(SweepState state, string trialId, int epoch, double valAcc) =>
         state.ApplyAll(_engine.ReportEpoch(state, trialId, "w1", epoch, 1.0, valAcc + 0.05, valAcc));
 
-    private SweepState Finish(SweepState state, string trialId, List<ISweepEvent>? journal = null, DateTimeOffset? at = null)
+    private SweepState Finish(SweepState state, string trialId, List<ISweepEvent>? journal = null, DateTimeOffset? at = null, double? seconds = null)
     {
-        var events = _engine.Complete(state, trialId, TestSpecs.FakeResult(state.GetTrial(trialId).Spec, state.GetTrial(trialId).Worker!), at);
+        var result = TestSpecs.FakeResult(state.GetTrial(trialId).Spec, state.GetTrial(trialId).Worker!);
+        var events = _engine.Complete(state, trialId, seconds is { } trained ? result with { Seconds = trained } : result, at);
         journal?.AddRange(events);
         return state.ApplyAll(events);
     }
@@ -226,13 +227,27 @@ public class AdaptiveEngineTests
         Assert.Equal(0, SlotUtilization.Of(state, T0).Ratio);
         state = state.ApplyAll(_engine.Dispatch(state, "w1", 1, T0));
         state = state.ApplyAll(_engine.Dispatch(state, "w2", 1, T0));
-        state = Finish(state, "s1-t0001", at: T0.AddSeconds(10));
+        state = Finish(state, "s1-t0001", at: T0.AddSeconds(10), seconds: 10);
         state = state.ApplyAll(_engine.Dispatch(state, "w1", 1, T0.AddSeconds(15)));
-        state = Finish(state, "s1-t0003", at: T0.AddSeconds(25));
-        state = Finish(state, "s1-t0002", at: T0.AddSeconds(25));
+        state = Finish(state, "s1-t0003", at: T0.AddSeconds(25), seconds: 10);
+        state = Finish(state, "s1-t0002", at: T0.AddSeconds(25), seconds: 25);
         var utilization = SlotUtilization.Of(state, T0.AddSeconds(99));
         Assert.Equal(new SlotUtilization(45, 2, 25), utilization);
         Assert.Equal(0.9, utilization.Ratio, 10);
         Assert.Equal("slot utilization 90.0% (45 busy slot-seconds over 2 slot(s) x 25 s)", utilization.Describe());
+    }
+
+    [Fact]
+    public void A_trial_reported_after_its_slot_took_the_next_one_counts_until_its_training_ended()
+    {
+        // One single-slot worker: s1-t0001 trains 10 s but is reported at 14 s (its last checkpoint was uploading), and
+        // the freed slot took s1-t0002 at 11 s. That is one slot kept busy, not two slots running side by side.
+        var (state, _) = Start(TestSpecs.Spec(stage1: 2, stage2: 1), slots: 0);
+        state = state.ApplyAll(_engine.Dispatch(state, "w1", 1, T0));
+        state = state.ApplyAll(_engine.Dispatch(state, "w1", 1, T0.AddSeconds(11)));
+        state = Finish(state, "s1-t0001", at: T0.AddSeconds(14), seconds: 10);
+        state = Finish(state, "s1-t0002", at: T0.AddSeconds(21), seconds: 10);
+        Assert.Equal(new SlotUtilization(20, 1, 21), SlotUtilization.Of(state, T0.AddSeconds(99)));
+        Assert.Equal([1, 1], Leaderboard.From(state).Rows.OrderBy(r => r.TrialId).Select(r => r.Slot));
     }
 }
