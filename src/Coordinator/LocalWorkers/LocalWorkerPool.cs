@@ -58,28 +58,8 @@ public sealed class LocalWorkerPool : IDisposable
     /// CIFAR-10, before anything starts: the worker owns that check, since it is the one that reads the data. Returns
     /// the folder holding the batches; a bad folder raises the worker's one-line message.
     /// </summary>
-    public static string CheckData(string workerDll, string directory, string source)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[] { workerDll, "check-data", directory, "--source", source })
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new SweepUsageException("could not start the worker program (dotnet not on PATH?)");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        var firstError = error.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "";
-        return process.ExitCode switch
-        {
-            ExitCodes.Success => output.Result.Trim(),
-            ExitCodes.BadInput when firstError.StartsWith("sweep: ", StringComparison.Ordinal) => throw new SweepUsageException(firstError["sweep: ".Length..]),
-            _ => throw new SweepUsageException($"the worker program '{workerDll}' could not check data directory '{directory}' (exit {process.ExitCode}: {firstError}); rebuild with ./sweep or set {WorkerDllVariable}"),
-        };
-    }
+    public static string CheckData(string workerDll, string directory, string source) =>
+        WorkerTool.Run(workerDll, ["check-data", directory, "--source", source], $"check data directory '{directory}'");
 
     /// <summary>
     /// Starts <paramref name="count"/> CPU workers that split this machine's cores between them; each worker's

@@ -31,7 +31,7 @@ public static class WorkerTool
         {
             ExitCodes.Success => output.Result.Trim(),
             // The worker's own one-line message ("sweep: ..." or "sweep COMMAND: ..."), without its prefix.
-            _ when firstError.StartsWith("sweep", StringComparison.Ordinal) && firstError.IndexOf(": ", StringComparison.Ordinal) is > 0 and var colon =>
+            ExitCodes.BadInput when firstError.StartsWith("sweep", StringComparison.Ordinal) && firstError.IndexOf(": ", StringComparison.Ordinal) is > 0 and var colon =>
                 throw new SweepUsageException(firstError[(colon + 2)..]),
             _ => throw new SweepUsageException(
                 $"the worker program '{workerDll}' could not {what} (exit {process.ExitCode}: {firstError}); rebuild with ./sweep or set {LocalWorkerPool.WorkerDllVariable}"),
