@@ -3,7 +3,8 @@ namespace Sweep.Coordinator.Tests.Support;
 /// <summary>A real sweep small enough for a test: two stages of short trials (default 1 epoch on 400 images).</summary>
 public static class TinySpecs
 {
-    public static string Text(string name, string dataDirectory, string family = "three_layer_convnet", int numTrain = 400, int epochs = 1) => $$"""
+    public static string Text(string name, string dataDirectory, string family = "three_layer_convnet", int numTrain = 400, int epochs = 1,
+        int firstStage = 4, int secondStage = 2) => $$"""
         name = "{{name}}"
         seed = 5
         data {
@@ -23,8 +24,8 @@ public static class TinySpecs
           weight_scale  { type = float, low = 1e-3, high = 1e-1, log = true }
         }
         stages = [
-          { count = 4, epochs = {{epochs}}, num_train = {{numTrain}} }
-          { count = 2, epochs = {{epochs}}, num_train = {{numTrain}}, top_k = 2 }
+          { count = {{firstStage}}, epochs = {{epochs}}, num_train = {{numTrain}} }
+          { count = {{secondStage}}, epochs = {{epochs}}, num_train = {{numTrain}}, top_k = 2 }
         ]
         max_retries = 1
         trial_timeout = 10m
