@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Sweep.Coordinator.Tests.Support;
 
 /// <summary>
@@ -21,7 +19,7 @@ public static class ImmutableFiles
         var existing = paths.Where(p => File.Exists(p) || Directory.Exists(p)).ToList();
         if (existing.Count == 0)
             return;
-        var (code, output) = Run("chattr", [flag, .. existing]);
+        var (code, output) = SystemCommand.Run("chattr", [flag, .. existing]);
         if (code != 0)
             throw new InvalidOperationException($"chattr {flag} failed ({code}): {output}");
     }
@@ -32,10 +30,10 @@ public static class ImmutableFiles
         Directory.CreateDirectory(folder);
         try
         {
-            var (code, output) = Run("chattr", ["+i", folder]);
+            var (code, output) = SystemCommand.Run("chattr", "+i", folder);
             if (code != 0)
                 return $"`chattr +i` does not work here ({output.Trim()}); it needs root and a file system with the immutable flag (ext4)";
-            Run("chattr", ["-i", folder]);
+            SystemCommand.Run("chattr", "-i", folder);
             return null;
         }
         catch (System.ComponentModel.Win32Exception)
@@ -46,18 +44,6 @@ public static class ImmutableFiles
         {
             Directory.Delete(folder, recursive: true);
         }
-    }
-
-    private static (int Code, string Output) Run(string program, IReadOnlyList<string> args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit(10_000);
-        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }
 

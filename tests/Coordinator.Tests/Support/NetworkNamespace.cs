@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Sweep.Coordinator.Tests.Support;
 
 /// <summary>
@@ -57,8 +55,8 @@ public sealed class NetworkNamespace : IDisposable
 
     public void Dispose()
     {
-        TryIp("link", "del", _hostLink);
-        TryIp("netns", "del", Name);
+        SystemCommand.Run("ip", "link", "del", _hostLink);
+        SystemCommand.Run("ip", "netns", "del", Name);
     }
 
     private static string? Probe()
@@ -76,21 +74,9 @@ public sealed class NetworkNamespace : IDisposable
 
     private static void Ip(params string[] args)
     {
-        var (code, output) = TryIp(args);
+        var (code, output) = SystemCommand.Run("ip", args);
         if (code != 0)
             throw new InvalidOperationException($"`ip {string.Join(' ', args)}` failed ({code}): {output.Trim()}");
-    }
-
-    private static (int Code, string Output) TryIp(params string[] args)
-    {
-        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit(10_000);
-        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }
 
