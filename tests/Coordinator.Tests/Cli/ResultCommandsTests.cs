@@ -70,6 +70,8 @@ public sealed class ResultCommandsTests(ITestOutputHelper output) : IDisposable
                      (["export", "--journal", journal, "--trial", "s9-t0001", "--out", exported], "has no trial s9-t0001"),
                      (["export", "--journal", journal, "--trial", "../../etc", "--out", exported], "is not a trial id"),
                      (["test", "--journal", journal, "--top", "0"], "--top 0 must be at least 1"),
+                     // /proc takes no new folder, even from root.
+                     (["export", "--journal", journal, "--best", "--out", "/proc/sweep-export"], "cannot create output folder"),
                  })
         {
             var bad = Sweep(args);
