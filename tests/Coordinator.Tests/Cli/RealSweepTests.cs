@@ -144,9 +144,10 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void A_coordinator_killed_mid_sweep_resumes_without_rerunning_finished_trials_and_ends_with_the_uninterrupted_configs()
+    public void A_coordinator_killed_mid_sweep_resumes_without_rerunning_finished_trials_and_ends_with_the_uninterrupted_results()
     {
-        var spec = WriteSpec("resumable");
+        // Trials of a few epochs, so that some are running with a stored checkpoint when the coordinator is killed.
+        var spec = WriteSpec("resumable", numTrain: 1000, epochs: 4);
 
         var reference = Path.Combine(_temp.Folder, "reference.db");
         using (var uninterrupted = StartRun(spec, reference))
@@ -159,7 +160,8 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         var journal = Path.Combine(_temp.Folder, "interrupted.db");
         using (var run = StartRun(spec, journal))
         {
-            WaitUntil(() => Count(journal, "trial-completed") >= 1 || run.HasExited, RunBound, "a first finished trial");
+            WaitUntil(() => (Count(journal, "trial-completed") >= 1 && CheckpointedButOpen(journal) is not null) || run.HasExited, RunBound,
+                "a first finished trial and a running one with a stored checkpoint");
             Assert.False(run.HasExited, "the sweep must still be running when the coordinator is killed");
             run.KillHard();
         }
@@ -167,6 +169,9 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         Assert.False(beforeResume.IsCompleted);
         var finishedBefore = beforeResume.Trials.Values.Where(t => t.IsTerminal).ToDictionary(t => t.TrialId, t => t.Result);
         Assert.NotEmpty(finishedBefore);
+        var checkpointedBefore = beforeResume.Trials.Values.Where(t => !t.IsTerminal && t.Checkpoint is not null)
+            .ToDictionary(t => t.TrialId, t => t.Checkpoint!.Epoch);
+        Assert.NotEmpty(checkpointedBefore);
 
         var plan = SweepProcess.Run(SweepProcess.CoordinatorDll, _temp.Folder, TimeSpan.FromSeconds(60), null,
             "plan", spec, "--journal", journal);
@@ -185,9 +190,18 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(1, after.GetTrial(id).Attempts);
             Assert.Equal(result, after.GetTrial(id).Result);
         }
+        // Trials that were running with a stored checkpoint continued from it, not from epoch 0.
+        foreach (var (id, epoch) in checkpointedBefore)
+        {
+            output.WriteLine($"{id} had epoch {epoch} stored at the kill; resumed from {after.GetTrial(id).ResumedFrom}");
+            Assert.Equal(new Sweep.Search.Engine.ResumePoint(id, epoch), after.GetTrial(id).ResumedFrom);
+        }
+        // Same configs and, trial by trial, the same histories as the run nobody interrupted.
         Assert.Equal(
             expected.Trials.Values.Select(t => $"{t.TrialId} {t.Spec.Params.Key}").Order(),
             after.Trials.Values.Select(t => $"{t.TrialId} {t.Spec.Params.Key}").Order());
+        foreach (var trial in expected.Trials.Values)
+            Assert.Equal(trial.Result!.ValAccHistory.ToList(), after.GetTrial(trial.TrialId).Result!.ValAccHistory.ToList());
     }
 
     [Fact]
