@@ -81,5 +81,29 @@ public sealed class ResultCommandsTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public void A_sweep_that_kept_no_checkpoints_has_nothing_to_export_or_test_and_its_journal_is_left_alone()
+    {
+        var spec = Path.Combine(_temp.Folder, "kept-none.conf");
+        File.WriteAllText(spec, TinySpecs.Text("kept-none", RepoPaths.CifarDirectory(), family: "fc", numTrain: 400, epochs: 1) + "\ncheckpoints { every = 0 }\n");
+        var journal = Path.Combine(_temp.Folder, "kept-none.db");
+        Assert.Equal(0, Sweep("run", spec, "--journal", journal, "--local-workers", "1").ExitCode);
+        var events = TempJournal.CountEventsIn(journal, "trial-completed");
+
+        foreach (var args in new[]
+                 {
+                     new[] { "export", "--journal", journal, "--best", "--out", Path.Combine(_temp.Folder, "export") },
+                     new[] { "test", "--journal", journal, "--top", "1" },
+                 })
+        {
+            var bad = Sweep(args);
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains("has no intact stored checkpoint", bad.Stderr);
+            Assert.Single(bad.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        Assert.Equal(0, TempJournal.CountEventsIn(journal, "trial-tested"));
+        Assert.Equal(events, TempJournal.CountEventsIn(journal, "trial-completed"));
+    }
+
     public void Dispose() => _temp.Dispose();
 }
