@@ -231,29 +231,19 @@ public static class SweepSpecLoader
             var block = Object(value, "checkpoints");
             CheckKeys(block, "checkpoints.", CheckpointSpec.Keys);
             var every = block.Items.TryGetValue("every", out var e) ? Int(e, "checkpoints.every", 0, CheckpointSpec.MaxEvery) : CheckpointSpec.DefaultEvery;
-            var keep = CheckpointKeep.Latest;
-            if (block.Items.TryGetValue("keep", out var k))
-            {
-                var text = String(k, "checkpoints.keep");
-                keep = text switch
-                {
-                    "latest" => CheckpointKeep.Latest,
-                    "none" => CheckpointKeep.None,
-                    _ => throw Error("checkpoints.keep", text, "allowed: latest|none"),
-                };
-            }
-            var carry = true;
-            if (block.Items.TryGetValue("carry_over", out var c))
-            {
-                var text = String(c, "checkpoints.carry_over");
-                carry = text switch
-                {
-                    "continue" => true,
-                    "retrain" => false,
-                    _ => throw Error("checkpoints.carry_over", text, "allowed: continue|retrain"),
-                };
-            }
+            var keep = Choice(block, "keep", "checkpoints.keep", CheckpointKeep.Latest, ("latest", CheckpointKeep.Latest), ("none", CheckpointKeep.None));
+            var carry = Choice(block, "carry_over", "checkpoints.carry_over", true, ("continue", true), ("retrain", false));
             return new CheckpointSpec(every, keep, carry);
+        }
+
+        /// <summary>An optional key that takes one of a few words: <paramref name="fallback"/> when absent, a one-line error naming the words when another.</summary>
+        private T Choice<T>(HoconObject block, string key, string path, T fallback, params (string Word, T Value)[] choices)
+        {
+            if (!block.Items.TryGetValue(key, out var value)) return fallback;
+            var text = String(value, path);
+            foreach (var (word, chosen) in choices)
+                if (word == text) return chosen;
+            throw Error(path, text, "allowed: " + string.Join("|", choices.Select(c => c.Word)));
         }
 
         private ImmutableArray<StageSpec> ReadStages(HoconObject root, DataSpec data, SamplerKind sampler)
@@ -326,17 +316,7 @@ public static class SweepSpecLoader
 
         private StageStartSpec? ReadStageStart(HoconObject root)
         {
-            var mode = StageStartMode.Barrier;
-            if (root.Items.TryGetValue("stage_start", out var value))
-            {
-                var text = String(value, "stage_start");
-                mode = text switch
-                {
-                    "barrier" => StageStartMode.Barrier,
-                    "eager" => StageStartMode.Eager,
-                    _ => throw Error("stage_start", text, "allowed: barrier|eager"),
-                };
-            }
+            var mode = Choice(root, "stage_start", "stage_start", StageStartMode.Barrier, ("barrier", StageStartMode.Barrier), ("eager", StageStartMode.Eager));
             if (!root.Items.TryGetValue("quorum", out var q)) return mode == StageStartMode.Eager ? new StageStartSpec(mode, 0.75) : null;
             if (mode != StageStartMode.Eager) throw Error("quorum", Text(q), "only stage_start = eager reads it; remove it or set stage_start = eager");
             var quorum = Double(q, "quorum");
