@@ -279,6 +279,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs of a full trial (default 9; lower only for a smoke run)")
     parser.add_argument("--methods", default=",".join(SWEEP_METHODS + OPTUNA_METHODS))
     parser.add_argument("--summarize-only", action="store_true")
+    parser.add_argument("--rerun", action="store_true", help="measure runs again that --out already holds")
     args = parser.parse_args()
     out = args.out.resolve()
     globals()["EPOCHS"] = args.epochs
@@ -295,10 +296,19 @@ def main():
         scratch = out / "scratch"
         scratch.mkdir(exist_ok=True)
         for seed, method in itertools.product(range(1, args.seeds + 1), methods):
+            # A finished run is kept: the whole benchmark takes longer than a working day on a small machine, so an
+            # interrupted invocation picks up where it stopped (--rerun measures everything again).
+            done = out / "runs" / f"{method}-s{seed}.json"
+            if not args.rerun and done.is_file():
+                kept = json.loads(done.read_text())
+                if kept.get("budget") == args.budget and kept.get("epochs", EPOCHS) == EPOCHS:
+                    print(f"{method} seed {seed}: kept from {done.name}", flush=True)
+                    continue
             started = time.monotonic()
             runner = run_sweep if method.startswith("sweep-") else run_optuna
             trials = runner(method, seed, args.budget, args.data, scratch)
-            record = {"method": method, "seed": seed, "budget": args.budget, "seconds": time.monotonic() - started, "trials": trials}
+            record = {"method": method, "seed": seed, "budget": args.budget, "epochs": EPOCHS,
+                      "seconds": time.monotonic() - started, "trials": trials}
             (out / "runs" / f"{method}-s{seed}.json").write_text(json.dumps(record, indent=1))
             print(f"{method} seed {seed}: {len(trials)} trials, {sum(t['epochs'] for t in trials)} trial-epochs, "
                   f"best {max((t['best_val_acc'] for t in trials), default=0):.4f}, {record['seconds']:.0f} s", flush=True)
