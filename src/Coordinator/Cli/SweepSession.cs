@@ -76,8 +76,10 @@ internal static class SweepSession
                     Path.Combine(runsFolder, name + ".workers"), Path.Combine(runsFolder, name + ".worker-checkpoints"));
                 Console.WriteLine($"sweep: started {plan.LocalWorkers} local worker(s); logs in {Path.GetDirectoryName(workers.LogFiles[0])}");
             }
+            // A lost journal lock (another coordinator took the journal during a database outage) stops this one.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(interrupted.Token, journalLock.Lost);
             followed = await ProgressView.FollowAsync(node.Proxy, workers, live, PollInterval,
-                CoordinatorRestartSettings.Create(config).GiveUpAfter, interrupted.Token);
+                CoordinatorRestartSettings.Create(config).GiveUpAfter, stop.Token);
         }
         finally
         {
@@ -96,6 +98,11 @@ internal static class SweepSession
             }
         }
 
+        if (journalLock.LostReason is { } lost)
+        {
+            Console.Error.WriteLine($"sweep: {lost}; this coordinator stopped writing to it; follow the sweep with ./sweep status --journal {plan.Journal.Argument}");
+            return ExitCodes.Unfinished;
+        }
         if (followed.JournalOutage is { } outage)
         {
             // The journal cannot be written, and may not be readable either: no leaderboard, only what to do.
