@@ -128,3 +128,10 @@ public sealed record CheckpointChunkRequest(string WorkerId, string TrialId, int
 /// restarted, or the run is no longer the worker's); drop the assignment.
 /// </summary>
 public sealed record CheckpointUnavailable(string TrialId, int Epoch) : ISweepWire;
+
+/// <summary>
+/// Worker -> coordinator: the checkpoint of <paramref name="FromTrialId"/> after <paramref name="Epoch"/> offered for the
+/// assigned trial <paramref name="TrialId"/> could not be used (<paramref name="Reason"/>: it failed its checksum, or the
+/// trainer refused it), so the run is training from epoch 0.
+/// </summary>
+public sealed record CheckpointRefused(string WorkerId, string TrialId, string FromTrialId, int Epoch, string Reason) : ISweepWire;

@@ -24,10 +24,13 @@ internal static class WireChecks
             CheckpointChunkAck ack => ack.TrialId,
             CheckpointChunkRequest request => request.TrialId,
             CheckpointUnavailable unavailable => unavailable.TrialId,
+            CheckpointRefused refused => refused.TrialId,
             _ => null,
         };
         if (message is AssignTrial { Resume: { } offer } && !TrialIds.IsValid(offer.FromTrialId))
             throw new SerializationException($"sweep-json: assign-trial offers the checkpoint of an invalid trial id {TrialIds.Describe(offer.FromTrialId)}");
+        if (message is CheckpointRefused { FromTrialId: var from } && !TrialIds.IsValid(from))
+            throw new SerializationException($"sweep-json: checkpoint-refused names the checkpoint of an invalid trial id {TrialIds.Describe(from)}");
         if (trialId is not null && !TrialIds.IsValid(trialId))
             throw new SerializationException($"sweep-json: {WireManifests.NameOf(message.GetType())} carries an invalid trial id {TrialIds.Describe(trialId)}");
         return message;

@@ -31,6 +31,7 @@ public static class WireManifests
         ["checkpoint-chunk-ack"] = typeof(CheckpointChunkAck),
         ["checkpoint-chunk-request"] = typeof(CheckpointChunkRequest),
         ["checkpoint-unavailable"] = typeof(CheckpointUnavailable),
+        ["checkpoint-refused"] = typeof(CheckpointRefused),
         // snapshot
         ["coordinator-snapshot"] = typeof(CoordinatorSnapshot),
         // journal events (the search library's)
@@ -45,6 +46,7 @@ public static class WireManifests
         ["sweep-completed"] = typeof(SweepCompleted),
         ["trial-checkpointed"] = typeof(TrialCheckpointed),
         ["trial-resumed"] = typeof(TrialResumed),
+        ["trial-resume-abandoned"] = typeof(TrialResumeAbandoned),
         ["checkpoint-discarded"] = typeof(CheckpointDiscarded),
         ["trial-pruned"] = typeof(TrialPruned),
         ["stage-planned"] = typeof(StagePlanned),

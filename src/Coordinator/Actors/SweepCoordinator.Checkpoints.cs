@@ -64,6 +64,7 @@ public sealed partial class SweepCoordinator
         });
         Command<ResumeLoaded>(OnResumeLoaded);
         Command<CheckpointChunkRequest>(OnCheckpointChunkRequest);
+        Command<CheckpointRefused>(OnCheckpointRefused);
         Command<CheckpointHousekeeping>(_ => OnCheckpointHousekeeping());
     }
 
@@ -166,6 +167,23 @@ public sealed partial class SweepCoordinator
             loaded.WorkerActor.Tell(new AssignTrial(trial.Spec, every,
                 new CheckpointOffer(search.FromTrialId!, search.Epoch, search.Content!.LongLength, search.Sha256!)));
         });
+    }
+
+    /// <summary>
+    /// The worker could not use the checkpoint its run was to resume from and trains from epoch 0: journaled with the
+    /// worker's reason, so the run no longer counts as resumed and its reports are taken from epoch 1 again.
+    /// </summary>
+    private void OnCheckpointRefused(CheckpointRefused refused)
+    {
+        if (!FromAssignedWorker(refused.WorkerId, refused.TrialId, "checkpoint refusal"))
+            return;
+        var events = _engine.AbandonResume(_state, refused.TrialId, refused.WorkerId, refused.FromTrialId, refused.Epoch, refused.Reason);
+        if (events.Count == 0)
+            return;
+        _log.Warning("trial {0}: {1} could not use the checkpoint of {2} after epoch {3} ({4}); it trains from epoch 0",
+            refused.TrialId, refused.WorkerId, refused.FromTrialId, refused.Epoch, refused.Reason);
+        _deliveries.Remove(refused.TrialId);
+        PersistThen(events, () => { });
     }
 
     private void OnCheckpointChunkRequest(CheckpointChunkRequest request)

@@ -23,6 +23,7 @@ namespace Sweep.Search.Engine;
 [JsonDerivedType(typeof(TrialCheckpointed), "trial_checkpointed")]
 [JsonDerivedType(typeof(TrialResumed), "trial_resumed")]
 [JsonDerivedType(typeof(CheckpointDiscarded), "checkpoint_discarded")]
+[JsonDerivedType(typeof(TrialResumeAbandoned), "trial_resume_abandoned")]
 [JsonDerivedType(typeof(TrialTested), "trial_tested")]
 [JsonDerivedType(typeof(TrialPruned), "trial_pruned")]
 [JsonDerivedType(typeof(StagePlanned), "stage_planned")]
@@ -86,6 +87,14 @@ public sealed record TrialResumed(string TrialId, string FromTrialId, int Epoch)
 /// a failure.
 /// </summary>
 public sealed record CheckpointDiscarded(string TrialId, string FromTrialId, int Epoch, string Reason) : ISweepEvent;
+
+/// <summary>
+/// The worker running <paramref name="TrialId"/> could not use the checkpoint of <paramref name="FromTrialId"/> after
+/// <paramref name="Epoch"/> that its run was to resume from (the download failed its checksum, or the trainer refused the
+/// file), and trained the run from epoch 0 instead: the run no longer counts as resumed, and its epoch reports start
+/// again at 1. The stored file is left alone: the fault may lie in the transfer, not the store. A warning, never a failure.
+/// </summary>
+public sealed record TrialResumeAbandoned(string TrialId, string FromTrialId, int Epoch, string Reason) : ISweepEvent;
 
 /// <summary>
 /// `sweep test` evaluated the best weights of finished trial <paramref name="TrialId"/> once on the test split:

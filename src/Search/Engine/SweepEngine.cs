@@ -211,6 +211,16 @@ public sealed class SweepEngine
         return [new TrialResumed(trialId, fromTrialId, epoch)];
     }
 
+    /// <summary>
+    /// <paramref name="worker"/>, running <paramref name="trialId"/>, could not use the checkpoint its run was to resume
+    /// from and trained from epoch 0 instead; empty unless that run is the worker's current one and did resume from
+    /// <paramref name="fromTrialId"/> after <paramref name="epoch"/>.
+    /// </summary>
+    public IReadOnlyList<ISweepEvent> AbandonResume(SweepState state, string trialId, string worker, string fromTrialId, int epoch, string reason) =>
+        state.FindTrial(trialId) is { Status: TrialStatus.Running } trial && trial.Worker == worker && trial.ResumedFrom == new ResumePoint(fromTrialId, epoch)
+            ? [new TrialResumeAbandoned(trialId, fromTrialId, epoch, reason)]
+            : [];
+
     /// <summary>The stored checkpoint of <paramref name="fromTrialId"/> is missing or corrupt: the run of <paramref name="trialId"/> starts from epoch 0.</summary>
     public IReadOnlyList<ISweepEvent> DiscardCheckpoint(SweepState state, string trialId, string fromTrialId, int epoch, string reason) =>
         state.FindTrial(trialId) is null || state.FindTrial(fromTrialId) is null ? [] : [new CheckpointDiscarded(trialId, fromTrialId, epoch, reason)];

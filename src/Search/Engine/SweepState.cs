@@ -234,6 +234,7 @@ public sealed record SweepState
         TrialCheckpointed e => ApplyCheckpointed(e),
         TrialResumed e => ApplyResumed(e),
         CheckpointDiscarded e => ApplyDiscarded(e),
+        TrialResumeAbandoned e => ApplyResumeAbandoned(e),
         TrialTested e => ApplyTested(e),
         TrialPruned e => ApplyPruned(e),
         StagePlanned => this,
@@ -361,6 +362,11 @@ public sealed record SweepState
         };
         return this with { Trials = Trials.SetItem(e.TrialId, resumed) };
     }
+
+    private SweepState ApplyResumeAbandoned(TrialResumeAbandoned e) =>
+        FindTrial(e.TrialId) is { Status: TrialStatus.Running } trial && trial.ResumedFrom == new ResumePoint(e.FromTrialId, e.Epoch)
+            ? this with { Trials = Trials.SetItem(e.TrialId, trial with { ResumedFrom = null, EpochHistory = null, LastEpoch = null }) }
+            : this;
 
     private SweepState ApplyDiscarded(CheckpointDiscarded e) =>
         FindTrial(e.FromTrialId) is { Checkpoint: { } held } source && held.Epoch == e.Epoch

@@ -54,6 +54,7 @@ public sealed class TrialExecution : ReceiveActor
             if (error is TrialResumeRejectedException && _options.ResumeFrom is not null && !_cancellation.IsCancellationRequested)
             {
                 _log.Warning("trial {0}: its resume checkpoint was refused ({1}); training it from epoch 0", _trial.TrialId, error.Message);
+                Context.Parent.Tell(new TrialResumeRefused(_trial.TrialId, error.Message.Split('\n')[0]));
                 _options = _options with { ResumeFrom = null };
                 StartThread();
                 return;

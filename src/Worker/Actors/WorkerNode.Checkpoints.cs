@@ -15,7 +15,7 @@ public sealed partial class WorkerNode
     private readonly Dictionary<string, Upload> _uploads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (int Epoch, string Path)> _waitingUploads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Download> _downloads = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _resumeFiles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Path, CheckpointOffer Offer)> _resumeFiles = new(StringComparer.Ordinal);
 
     /// <summary>A checkpoint file on its way to the coordinator; <see cref="Acked"/> bytes of it are stored there.</summary>
     private sealed class Upload(int epoch, string path)
@@ -60,6 +60,7 @@ public sealed partial class WorkerNode
         Receive<CheckpointChunk>(OnDownloadChunk);
         Receive<DownloadChunkWritten>(OnDownloadChunkWritten);
         Receive<DownloadFinished>(OnDownloadFinished);
+        Receive<TrialResumeRefused>(OnResumeRefusedByTrainer);
         Receive<CheckpointUnavailable>(unavailable =>
         {
             if (!_downloads.TryGetValue(unavailable.TrialId, out var download) || download.Offer.Epoch != unavailable.Epoch)
@@ -175,6 +176,7 @@ public sealed partial class WorkerNode
             !CheckpointChecksum.IsSha256Hex(offer.Sha256))
         {
             _log.Warning("trial {0}: the offered checkpoint is malformed; starting from epoch 0", trialId);
+            RefuseCheckpoint(trialId, offer, "the offer is malformed");
             StartExecution(assignment, slotIndex, null);
             return;
         }
@@ -246,11 +248,28 @@ public sealed partial class WorkerNode
             _log.Warning("trial {0}: the checkpoint from {1} after epoch {2} is unusable ({3}); starting from epoch 0",
                 finished.TrialId, download.Offer.FromTrialId, download.Offer.Epoch, finished.Problem);
             DeleteInBackground(download.Path);
+            RefuseCheckpoint(finished.TrialId, download.Offer, finished.Problem ?? "it could not be fetched");
             StartExecution(download.Assignment, download.SlotIndex, null);
             return;
         }
-        _resumeFiles[finished.TrialId] = download.Path;
+        _resumeFiles[finished.TrialId] = (download.Path, download.Offer);
         StartExecution(download.Assignment, download.SlotIndex, download.Path);
+    }
+
+    /// <summary>
+    /// Tells the coordinator the run of <paramref name="trialId"/> is training from epoch 0 after all, so that the journal
+    /// stops counting it as resumed and takes its epoch reports from 1 again; sent before the run's first report.
+    /// </summary>
+    private void RefuseCheckpoint(string trialId, CheckpointOffer offer, string reason) =>
+        _coordinator.Tell(new CheckpointRefused(_settings.WorkerId, trialId, offer.FromTrialId, offer.Epoch, reason));
+
+    /// <summary>The trainer refused the checkpoint the run was to resume from and trains from epoch 0 instead.</summary>
+    private void OnResumeRefusedByTrainer(TrialResumeRefused refused)
+    {
+        if (!_resumeFiles.TryGetValue(refused.TrialId, out var resume))
+            return;
+        RefuseCheckpoint(refused.TrialId, resume.Offer, refused.Reason);
+        ForgetResumeFile(refused.TrialId);
     }
 
     private void StartExecution(AssignTrial assignment, int slotIndex, string? resumeFrom)
@@ -283,8 +302,8 @@ public sealed partial class WorkerNode
 
     private void ForgetResumeFile(string trialId)
     {
-        if (_resumeFiles.Remove(trialId, out var path))
-            DeleteInBackground(path);
+        if (_resumeFiles.Remove(trialId, out var resume))
+            DeleteInBackground(resume.Path);
     }
 
     /// <summary>Re-sends what got no answer for two retry intervals (the coordinator restarted or moved meanwhile).</summary>

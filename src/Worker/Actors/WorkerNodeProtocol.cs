@@ -8,6 +8,9 @@ namespace Sweep.Worker.Actors;
 /// <summary>TrialExecution -> WorkerNode: one epoch finished.</summary>
 internal sealed record TrialProgressed(string TrialId, TrialEpochProgress Progress);
 
+/// <summary>TrialExecution -> WorkerNode: the trainer refused the checkpoint the run was to resume from; it trains from epoch 0.</summary>
+internal sealed record TrialResumeRefused(string TrialId, string Reason);
+
 /// <summary>
 /// TrialExecution -> WorkerNode: the trial's thread has returned (its tensors are freed), so the slot
 /// can be offered again; <see cref="Outcome"/> is the TrialFinished or TrialErrored to report.

@@ -61,6 +61,7 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new CheckpointChunkAck(trial.TrialId, 3, 0, Accepted: false);
         yield return new CheckpointChunkRequest(worker, trial.TrialId, 3, 65_536);
         yield return new CheckpointUnavailable(trial.TrialId, 3);
+        yield return new CheckpointRefused(worker, trial.TrialId, "s1-t0002", 3, "it fails its SHA-256 checksum");
         yield return new TrialRejected(worker, trial.TrialId);
         yield return new TrialEpochReport(worker, trial.TrialId, 1, 2.1, 0.3, 0.28, 4.5);
         yield return new TrialFinished(worker, trial.TrialId, Result);
@@ -85,6 +86,7 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new SweepCompleted();
         yield return new TrialCheckpointed(trial.TrialId, 1, new string('c', 64), 40_000_000);
         yield return new TrialResumed(trial.TrialId, "s1-t0002", 1);
+        yield return new TrialResumeAbandoned(trial.TrialId, "s1-t0002", 1, "it fails its SHA-256 checksum");
         yield return new CheckpointDiscarded(trial.TrialId, trial.TrialId, 1, "checksum mismatch");
         yield return new TrialTested(trial.TrialId, 0.52, 1000, DateTimeOffset.Parse("2026-11-23T10:02:00Z"));
         yield return new TrialPruned(trial.TrialId, 2, "best val 0.3500 after epoch 2 is below the median 0.4500 of 3 stage peer(s)", DateTimeOffset.UnixEpoch);

@@ -133,4 +133,34 @@ public sealed class CheckpointIntakeTests(ITestOutputHelper output) : Akka.TestK
         Assert.False(Send(owner, new CheckpointChunk("worker-a", trialId, 3, 0, content.Length, sha, content)).Accepted);
         AwaitCondition(() => store.Latest(trialId) is null, Wait);
     }
+
+    [Fact]
+    public async Task A_checkpoint_the_resuming_worker_refuses_is_journaled_and_its_run_reports_from_epoch_one_again()
+    {
+        _node = await CoordinatorNode.StartAsync(ClusterNodeOptions.Loopback(ClusterNodeConfig.CoordinatorRole), _journal.Location,
+            TestSweeps.TwoStages(firstStage: 1, epochs: 3), new CoordinatorSettings(50, TimeSpan.FromMilliseconds(300)), TimeSpan.FromSeconds(20));
+        var first = Register("worker-a");
+        var second = Register("worker-b");
+        _node.Proxy.Tell(new RequestTrials("worker-a", 1, 0), first.Ref);
+        var trialId = first.ExpectMsg<AssignTrial>(Wait).Trial.TrialId;
+        _node.Proxy.Tell(new TrialEpochReport("worker-a", trialId, 1, 2.0, 0.2, 0.15, 1.0), first.Ref);
+        var content = Checkpoint(1000);
+        var sha = CheckpointChecksum.Verify(content)!;
+        Assert.Equal(content.Length, Send(first, new CheckpointChunk("worker-a", trialId, 1, 0, content.Length, sha, content)).Received);
+        // worker-a hands the trial back; worker-b gets it with the offer of its epoch-1 checkpoint.
+        _node.Proxy.Tell(new TrialRejected("worker-a", trialId), first.Ref);
+        _node.Proxy.Tell(new RequestTrials("worker-b", 1, 0), second.Ref);
+        var resumed = (AssignTrial)second.FishForMessage(m => m is AssignTrial, Wait);
+        Assert.Equal((trialId, 1), (resumed.Resume!.FromTrialId, resumed.Resume.Epoch));
+        AwaitCondition(() => _journal.CountEvents("trial-resumed") == 1, Wait);
+
+        // Only the worker running the trial is heard.
+        _node.Proxy.Tell(new CheckpointRefused("worker-a", trialId, trialId, 1, "forged"), first.Ref);
+        _node.Proxy.Tell(new CheckpointRefused("worker-b", trialId, trialId, 1, "it fails its SHA-256 checksum"), second.Ref);
+        AwaitCondition(() => _journal.CountEvents("trial-resume-abandoned") == 1, Wait);
+        // The run trains from epoch 0, so its epoch 1 is new (before, it read as the resumed epoch and was dropped).
+        _node.Proxy.Tell(new TrialEpochReport("worker-b", trialId, 1, 2.0, 0.2, 0.15, 1.0), second.Ref);
+        AwaitCondition(() => _journal.CountEvents("trial-epoch-reported") == 2, Wait);
+        Assert.Equal(1, _journal.CountEvents("trial-resume-abandoned"));
+    }
 }

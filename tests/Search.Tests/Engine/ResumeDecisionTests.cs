@@ -62,6 +62,35 @@ public class ResumeDecisionTests
     }
 
     [Fact]
+    public void A_resume_the_worker_could_not_use_is_journaled_and_the_run_reports_from_epoch_one_again()
+    {
+        var state = Run(Started(CarrySpec()), "w1", 1);
+        var trial = state.RunningTrials.Single().TrialId;
+        state = Epoch(state, trial, 1);
+        state = state.ApplyAll(_engine.Checkpointed(state, trial, "w1", 1, Sha, 100));
+        state = Run(state.Apply(new TrialRequeued(trial, "worker w1 lost")), "w2", 1);
+        state = state.ApplyAll(_engine.Resume(state, trial, "w2", trial, 1));
+        Assert.Equal(new ResumePoint(trial, 1), state.GetTrial(trial).ResumedFrom);
+        // Before: the restarted run's epoch 1 report read as a duplicate and was dropped.
+        Assert.Empty(_engine.ReportEpoch(state, trial, "w2", 1, 2.0, 0.2, 0.11));
+
+        Assert.Empty(_engine.AbandonResume(state, trial, "w1", trial, 1, "not the trial's worker"));
+        Assert.Empty(_engine.AbandonResume(state, trial, "w2", trial, 2, "not the epoch it resumed from"));
+        var abandoned = _engine.AbandonResume(state, trial, "w2", trial, 1, "it fails its SHA-256 checksum");
+        Assert.Equal([new TrialResumeAbandoned(trial, trial, 1, "it fails its SHA-256 checksum")], abandoned);
+        state = state.ApplyAll(abandoned);
+        Assert.Null(state.GetTrial(trial).ResumedFrom);
+        Assert.Null(state.GetTrial(trial).LastEpoch);
+        // The stored checkpoint stays: the fault may have been the transfer's.
+        Assert.Equal(1, state.GetTrial(trial).Checkpoint?.Epoch);
+        Assert.Single(_engine.ReportEpoch(state, trial, "w2", 1, 2.0, 0.2, 0.11));
+        // Said once: a second refusal of the same run changes nothing.
+        Assert.Empty(_engine.AbandonResume(state, trial, "w2", trial, 1, "again"));
+        var journaled = SweepJson.DeserializeEvent(SweepJson.SerializeEvent(abandoned[0]));
+        Assert.Equal(abandoned[0], journaled);
+    }
+
+    [Fact]
     public void A_finished_trials_final_checkpoint_is_wanted_unless_the_spec_keeps_none()
     {
         foreach (var (keep, wanted) in new[] { (CheckpointKeep.Latest, true), (CheckpointKeep.None, false) })

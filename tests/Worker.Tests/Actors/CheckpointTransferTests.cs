@@ -144,18 +144,31 @@ public sealed class CheckpointTransferTests(ITestOutputHelper output) : Akka.Tes
         var (worker, coordinator) = StartRegistered(runner);
 
         worker.Tell(new AssignTrial(trial, 0, new CheckpointOffer(trial.TrialId, 2, content.Length, sha)), coordinator.Ref);
-        var epochs = new List<int>();
+        var seen = new List<object>();
         coordinator.FishForMessage(m =>
         {
             if (m is CheckpointChunkRequest request && request.Offset < content.Length)
                 worker.Tell(new CheckpointChunk("worker-a", trial.TrialId, 2, request.Offset, content.Length, sha,
                     content.AsSpan((int)request.Offset).ToArray()), coordinator.Ref);
-            if (m is TrialEpochReport report) epochs.Add(report.Epoch);
+            if (m is TrialEpochReport or CheckpointRefused) seen.Add(m);
             return m is TrialFinished;
         }, Wait);
 
         Assert.Empty(runner.Resumes);
-        Assert.Equal([1, 2, 3], epochs);
+        AssertRefusedThenTrainedFromEpochOne(seen, trial.TrialId, "fails its SHA-256 checksum");
+    }
+
+    /// <summary>
+    /// The coordinator hears of the refused checkpoint once, before the run's first epoch report (so that the journal stops
+    /// counting the run as resumed before its reports arrive), and the reports then run from epoch 1.
+    /// </summary>
+    private static void AssertRefusedThenTrainedFromEpochOne(List<object> seen, string trialId, string reason)
+    {
+        var refused = Assert.IsType<CheckpointRefused>(seen[0]);
+        Assert.Equal(("worker-a", trialId, trialId, 2), (refused.WorkerId, refused.TrialId, refused.FromTrialId, refused.Epoch));
+        Assert.Contains(reason, refused.Reason);
+        Assert.Single(seen.OfType<CheckpointRefused>());
+        Assert.Equal([1, 2, 3], seen.OfType<TrialEpochReport>().Select(r => r.Epoch));
     }
 
     [Fact]
@@ -201,18 +214,18 @@ public sealed class CheckpointTransferTests(ITestOutputHelper output) : Akka.Tes
         var (worker, coordinator) = StartRegistered(runner);
 
         worker.Tell(new AssignTrial(trial, 0, new CheckpointOffer(trial.TrialId, 2, content.Length, sha)), coordinator.Ref);
-        var epochs = new List<int>();
+        var seen = new List<object>();
         var finished = (TrialFinished)coordinator.FishForMessage(m =>
         {
             if (m is CheckpointChunkRequest request && request.Offset < content.Length)
                 worker.Tell(new CheckpointChunk("worker-a", trial.TrialId, 2, request.Offset, content.Length, sha,
                     content.AsSpan((int)request.Offset).ToArray()), coordinator.Ref);
-            if (m is TrialEpochReport report) epochs.Add(report.Epoch);
+            if (m is TrialEpochReport or CheckpointRefused) seen.Add(m);
             return m is TrialFinished or TrialErrored;
         }, Wait);
 
         Assert.Equal([true, false], runner.Calls);
-        Assert.Equal([1, 2, 3], epochs);
+        AssertRefusedThenTrainedFromEpochOne(seen, trial.TrialId, "checkpoint of another model");
         Assert.Equal(TrialStatus.Completed, finished.Result.Status);
     }
 
