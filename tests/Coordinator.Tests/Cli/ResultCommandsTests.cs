@@ -105,5 +105,43 @@ public sealed class ResultCommandsTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(events, TempJournal.CountEventsIn(journal, "trial-completed"));
     }
 
+    [Fact]
+    public void Trials_without_best_weights_are_refused_by_name_and_the_journal_is_left_alone()
+    {
+        // A learning rate of 1e3 makes every trial diverge in its first steps: the sweep completes, no trial has weights.
+        var spec = Path.Combine(_temp.Folder, "diverged.conf");
+        File.WriteAllText(spec, $$"""
+            name = diverged
+            seed = 3
+            data { directory = "{{RepoPaths.CifarDirectory().Replace("\\", "/")}}", num_train = 200 }
+            model { family = fc, hidden_dims = [20] }
+            training { update_rule = sgd, batch_size = 50 }
+            space { learning_rate { type = float, low = 1e3, high = 1e4, log = true } }
+            stages = [ { count = 2, epochs = 1 } ]
+            """);
+        var journal = Path.Combine(_temp.Folder, "diverged.db");
+        Sweep("run", spec, "--journal", journal, "--local-workers", "1");
+        var rows = LeaderboardRows(Sweep("leaderboard", "--journal", journal, "--format", "json").Stdout);
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, row => Assert.Equal("diverged", (string?)row!["status"]));
+        var journalBytes = File.ReadAllBytes(journal);
+
+        foreach (var (args, expected) in new (string[], string)[]
+                 {
+                     (["export", "--journal", journal, "--trial", "s1-t0001", "--out", Path.Combine(_temp.Folder, "export")],
+                         "trial s1-t0001 is diverged, not completed, so it has no best weights to export"),
+                     (["export", "--journal", journal, "--best", "--out", Path.Combine(_temp.Folder, "export")], "holds no completed trial"),
+                     (["test", "--journal", journal, "--top", "1"], "holds no completed trial"),
+                 })
+        {
+            var bad = Sweep(args);
+            Assert.Equal(2, bad.ExitCode);
+            Assert.Contains(expected, bad.Stderr);
+            Assert.Single(bad.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        Assert.Equal(journalBytes, File.ReadAllBytes(journal));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Folder, "export")));
+    }
+
     public void Dispose() => _temp.Dispose();
 }
