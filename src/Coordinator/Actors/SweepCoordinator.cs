@@ -33,11 +33,13 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
     private SweepState _persisted = SweepState.Empty;
     private int _eventsSinceSnapshot;
 
-    // Epoch reports' events, applied to _state but not yet written: they go to the journal with the next write, or
-    // at the latest when FlushReports, sent to self behind every message queued at the time, comes round. While one
-    // write is in flight the reports arriving meanwhile pile up, so the journal takes them in one transaction rather
-    // than one each (bench/Sweep.Throughput.Bench). Nothing is acted on for a report, so nothing waits on them.
-    private readonly List<ISweepEvent> _unwrittenReports = [];
+    // Events applied to _state but not yet handed to the journal, and the actions waiting for them, in order. They are
+    // written together when FlushWrites, sent to self behind every message queued at the time, comes round: the
+    // messages that arrive while one write is in flight are handled in one go afterwards, and their events then go to
+    // the journal in one transaction rather than one each, since every transaction is a synced disk write
+    // (bench/Sweep.Throughput.Bench). Each action still runs only once its events are stored.
+    private readonly List<ISweepEvent> _unwritten = [];
+    private readonly List<Action> _afterWrite = [];
 
     /// <param name="startSpec">The sweep to start when the journal is empty; null to only resume.</param>
     /// <param name="checkpoints">Where trial checkpoints are stored; null: no checkpoints, every run starts at epoch 0.</param>
@@ -64,11 +66,12 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
         Command<RegisterWorker>(OnRegister);
         Command<RequestTrials>(OnRequest);
         Command<TrialEpochReport>(OnEpoch);
-        Command<FlushReports>(_ => PersistThen([], () => { }));
+        Command<FlushWrites>(_ => Flush());
         Command<TrialFinished>(OnFinished);
         Command<TrialErrored>(OnErrored);
         Command<TrialRejected>(OnRejected);
-        Command<GetSweepStatus>(_ => Sender.Tell(new SweepStatus(_state.Progress(DateTimeOffset.UtcNow), _workers.Count, _workers.TotalSlots)));
+        // What is stored, not what is decided: a client told the sweep is complete may stop this node at once.
+        Command<GetSweepStatus>(_ => Sender.Tell(new SweepStatus(_persisted.Progress(DateTimeOffset.UtcNow), _workers.Count, _workers.TotalSlots)));
         Command<Terminated>(t =>
         {
             if (_workers.FindByActor(t.ActorRef) is { } worker)
@@ -112,9 +115,9 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
         public static readonly ReclaimInFlight Instance = new();
     }
 
-    private sealed record FlushReports
+    private sealed record FlushWrites
     {
-        public static readonly FlushReports Instance = new();
+        public static readonly FlushWrites Instance = new();
     }
 
     protected override void PreStart()
@@ -251,11 +254,7 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
         var events = _engine.ReportEpoch(_state, report.TrialId, report.WorkerId, report.Epoch, report.Loss, report.TrainAcc, report.ValAcc);
         if (events.Count == 0)
             return;
-        foreach (var e in events)
-            _state = _state.Apply(e);
-        if (_unwrittenReports.Count == 0)
-            Self.Tell(FlushReports.Instance);
-        _unwrittenReports.AddRange(events);
+        PersistThen(events, () => { });
         PruneIfDue(report.TrialId, report.WorkerId);
     }
 
@@ -388,21 +387,38 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
 
     /// <summary>
     /// Applies the events to the decision state at once (so that the next decision, even one made before the
-    /// write completes, sees them), persists them, and runs <paramref name="then"/> (the actions: sends) only
-    /// once all are stored. <see cref="_persisted"/> trails behind and is what snapshots hold.
+    /// write completes, sees them), persists them with the other events of the messages handled meanwhile, and runs
+    /// <paramref name="then"/> (the actions: sends) only once all are stored, after the actions queued before it.
+    /// <see cref="_persisted"/> trails behind and is what snapshots and status replies hold.
     /// </summary>
     private void PersistThen(IReadOnlyList<ISweepEvent> events, Action then)
     {
-        if (events.Count == 0 && _unwrittenReports.Count == 0)
+        if (events.Count == 0 && _afterWrite.Count == 0)
         {
             then();
             return;
         }
         foreach (var e in events)
             _state = _state.Apply(e);
-        // Buffered reports go first, in the order they were applied, so the journal replays to the same state.
-        IReadOnlyList<ISweepEvent> batch = _unwrittenReports.Count == 0 ? events : [.. _unwrittenReports, .. events];
-        _unwrittenReports.Clear();
+        if (_afterWrite.Count == 0)
+            Self.Tell(FlushWrites.Instance);
+        _unwritten.AddRange(events);
+        _afterWrite.Add(then);
+    }
+
+    private void Flush()
+    {
+        if (_afterWrite.Count == 0)
+            return;
+        var batch = _unwritten.ToList();
+        var actions = _afterWrite.ToList();
+        _unwritten.Clear();
+        _afterWrite.Clear();
+        if (batch.Count == 0)
+        {
+            actions.ForEach(action => action());
+            return;
+        }
         var remaining = batch.Count;
         PersistAll(batch, e =>
         {
@@ -415,7 +431,7 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
             if (--remaining == 0)
             {
                 _health?.Tell(JournalWriteSucceeded.Instance);
-                then();
+                actions.ForEach(action => action());
             }
         });
     }
