@@ -51,6 +51,8 @@ public static class WireManifests
         ["trial-pruned"] = typeof(TrialPruned),
         ["stage-planned"] = typeof(StagePlanned),
         ["trial-tested"] = typeof(TrialTested),
+        ["trial-paused"] = typeof(TrialPaused),
+        ["trial-promoted"] = typeof(TrialPromoted),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<Type, string> NamesByType =

@@ -83,7 +83,7 @@ public sealed partial class SweepCoordinator
     /// </summary>
     private void Assign(WorkerRegistry.Entry worker, TrialDispatched dispatched)
     {
-        var spec = _state.GetTrial(dispatched.TrialId).Spec;
+        var spec = SweepEngine.RunSpec(_state, dispatched.TrialId);
         var candidates = SweepEngine.ResumeCandidates(_state, dispatched.TrialId);
         if (_checkpoints is not { } store || CheckpointEvery == 0 || candidates.Count == 0)
         {
@@ -155,16 +155,18 @@ public sealed partial class SweepCoordinator
             : [];
         events.AddRange(resumed);
         var every = CheckpointEvery;
+        // With successive halving or ASHA the run stops at a rung, which depends on where it resumes.
+        var runSpec = SweepEngine.RunSpec(_state, loaded.TrialId, resumed.Count > 0 ? search.Epoch : 0);
         PersistThen(events, () =>
         {
             if (resumed.Count == 0)
             {
-                loaded.WorkerActor.Tell(new AssignTrial(trial.Spec, every));
+                loaded.WorkerActor.Tell(new AssignTrial(runSpec, every));
                 return;
             }
             _log.Info("trial {0} resumes on {1} from {2} after epoch {3}", loaded.TrialId, loaded.Worker, search.FromTrialId, search.Epoch);
             _deliveries[loaded.TrialId] = new Delivery(loaded.Worker, search.Epoch, search.Content!, search.Sha256!);
-            loaded.WorkerActor.Tell(new AssignTrial(trial.Spec, every,
+            loaded.WorkerActor.Tell(new AssignTrial(runSpec, every,
                 new CheckpointOffer(search.FromTrialId!, search.Epoch, search.Content!.LongLength, search.Sha256!)));
         });
     }

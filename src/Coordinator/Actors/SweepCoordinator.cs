@@ -294,11 +294,29 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
             replyTo.Tell(new TrialOutcomeAcknowledged(trialId));
             return;
         }
+        foreach (var e in events)
+            LogRungDecision(e);
         PersistThen(events, () =>
         {
             replyTo.Tell(new TrialOutcomeAcknowledged(trialId));
             DispatchToAll();
         });
+    }
+
+    private void LogRungDecision(ISweepEvent e)
+    {
+        switch (e)
+        {
+            case TrialPaused paused:
+                _log.Info("trial {0} paused at its rung after epoch {1}", paused.TrialId, paused.Epoch);
+                break;
+            case TrialPromoted promoted:
+                _log.Info("trial {0} promoted past rung {1}: {2}", promoted.TrialId, promoted.Rung, promoted.Reason);
+                break;
+            case TrialPruned pruned:
+                _log.Info("trial {0} pruned: {1}", pruned.TrialId, pruned.Reason);
+                break;
+        }
     }
 
     private void OnErrored(TrialErrored errored)

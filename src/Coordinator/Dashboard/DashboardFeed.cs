@@ -144,7 +144,7 @@ internal sealed class DashboardFeed : IAsyncDisposable
             stage = state.CurrentStage,
             stageCount = state.StageCount,
             completed = state.IsCompleted,
-            counts = new { pending = state.Counts.Pending, running = state.Counts.Running, completed = state.Counts.Completed, diverged = state.Counts.Diverged, failed = state.Counts.Failed, cancelled = state.Counts.Cancelled, pruned = state.Counts.Pruned },
+            counts = new { pending = state.Counts.Pending, running = state.Counts.Running, completed = state.Counts.Completed, diverged = state.Counts.Diverged, failed = state.Counts.Failed, cancelled = state.Counts.Cancelled, pruned = state.Counts.Pruned, paused = state.Counts.Paused },
             best = progress.Best is { } b ? new { trialId = b.TrialId, stage = b.Stage, valAcc = b.BestValAcc, epoch = b.BestEpoch, @params = Params(b.Params) } : null,
             eta = progress.Eta is { } eta && !state.IsCompleted ? DisplayText.Duration(eta) : null,
             running = progress.Running.Select(r => new

@@ -27,6 +27,8 @@ namespace Sweep.Search.Engine;
 [JsonDerivedType(typeof(TrialTested), "trial_tested")]
 [JsonDerivedType(typeof(TrialPruned), "trial_pruned")]
 [JsonDerivedType(typeof(StagePlanned), "stage_planned")]
+[JsonDerivedType(typeof(TrialPaused), "trial_paused")]
+[JsonDerivedType(typeof(TrialPromoted), "trial_promoted")]
 public interface ISweepEvent;
 
 /// <summary>The sweep began with this (resolved) spec and seed.</summary>
@@ -120,3 +122,18 @@ public sealed record StagePlanned(int Stage, ImmutableArray<string> BasedOn) : I
     public bool Equals(StagePlanned? other) => other is not null && Stage == other.Stage && BasedOn.SequenceEqual(other.BasedOn);
     public override int GetHashCode() => HashCode.Combine(Stage, BasedOn.Length);
 }
+
+/// <summary>
+/// With successive halving or ASHA: the run of <paramref name="TrialId"/> ended at the rung after epoch
+/// <paramref name="Epoch"/> with <paramref name="Result"/> (its histories from epoch 0, including any epochs it resumed
+/// with), and its checkpoint after that epoch is stored. The trial is <c>paused</c>: open, holding no slot, until the rule
+/// promotes it (<see cref="TrialPromoted"/>) or prunes it (<see cref="TrialPruned"/>).
+/// </summary>
+public sealed record TrialPaused(string TrialId, int Epoch, TrialResult Result, DateTimeOffset? At = null) : ISweepEvent;
+
+/// <summary>
+/// The rule promoted paused trial <paramref name="TrialId"/> past rung <paramref name="Rung"/> (0-based): it is pending
+/// again, and its next run resumes from its checkpoint and trains to the next rung, or to the end of its budget after the
+/// last one. <paramref name="Reason"/> holds the figures the rule decided on.
+/// </summary>
+public sealed record TrialPromoted(string TrialId, int Rung, string Reason) : ISweepEvent;

@@ -64,18 +64,25 @@ public sealed class SweepEngine
         t.Epochs.Count > 0 ? [.. t.Epochs.Select(e => e.ValAcc)] : t.Result is { ValAccHistory.Length: > 1 } r ? [.. r.ValAccHistory.Skip(1)] : []);
 
     /// <summary>
-    /// A worker's result. Completed and diverged results finish the trial (diverged is terminal, never retried); a
+    /// A worker's result. A completed run that ended at a rung of its stage's successive-halving or ASHA rule pauses the
+    /// trial there (<see cref="TrialPaused"/>, then whatever promotions and prunings that makes due); results for a paused
+    /// trial, or late copies of a run that already paused, are ignored. Completed and diverged results finish the trial (diverged is terminal, never retried); a
     /// failed result counts as a failure (<see cref="Fail"/>); a cancelled one re-queues it. Results for finished or
     /// never-dispatched trials are ignored (empty), which makes completion idempotent.
     /// </summary>
     public IReadOnlyList<ISweepEvent> Complete(SweepState state, string trialId, TrialResult result, DateTimeOffset? now = null)
     {
-        if (state.FindTrial(trialId) is not { } trial || trial.IsTerminal || trial.Attempts == 0) return [];
+        if (state.FindTrial(trialId) is not { } trial || trial.IsTerminal || trial.Attempts == 0 || trial.Status == TrialStatus.Paused) return [];
+        if (result.Status == TrialStatus.Completed && IsFromAnEarlierRung(state, trial, result)) return [];
         switch (result.Status)
         {
+            case TrialStatus.Completed when PauseEpoch(state, trial, result) is { } rung:
+                var paused = new List<ISweepEvent> { new TrialPaused(trialId, rung, result, now) };
+                AfterOutcome(state, paused, now);
+                return paused;
             case TrialStatus.Completed or TrialStatus.Diverged:
                 var events = new List<ISweepEvent> { new TrialCompleted(trialId, result, now) };
-                AfterTerminal(state, events);
+                AfterOutcome(state, events, now);
                 return events;
             case TrialStatus.Failed:
                 return Fail(state, trialId, result.Error ?? "the trial failed without a reason", result.Worker, now);
@@ -100,7 +107,7 @@ public sealed class SweepEngine
         var failures = trial.Failures + 1;
         var terminal = final || failures > (state.Spec?.MaxRetries ?? 0);
         var events = new List<ISweepEvent> { new TrialFailed(trialId, reason, failures, terminal, now) };
-        if (terminal) AfterTerminal(state, events);
+        if (terminal) AfterOutcome(state, events, now);
         return events;
     }
 
@@ -124,22 +131,24 @@ public sealed class SweepEngine
             events.Add(new TrialFailed(trial.TrialId,
                 $"timed out after {timeout.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s on {trial.Worker}", trial.Failures + 1, Terminal: true, now));
         }
-        if (events.Count > 0) AfterTerminal(state, events);
+        if (events.Count > 0) AfterOutcome(state, events, now);
         return events;
     }
 
     /// <summary>
     /// After recovery from the journal: every trial that was running goes back to pending (its worker may be gone;
-    /// if it is not, its result is still accepted once, since completion is idempotent). Also finishes a stage
-    /// transition that was cut off (e.g. StageCompleted persisted but the next StageStarted not).
+    /// if it is not, its result is still accepted once, since completion is idempotent); paused trials stay paused. Also
+    /// finishes a stage transition or rung decision that was cut off (e.g. StageCompleted persisted but the next
+    /// StageStarted not).
     /// </summary>
     public IReadOnlyList<ISweepEvent> Recover(SweepState state)
     {
         var events = new List<ISweepEvent>(RequeueInFlight(state, "coordinator restarted"));
         if (state.IsStarted && !state.IsCompleted)
         {
+            // Also finishes rung decisions that were cut off: they are a function of the state.
             if (state.CurrentStage == 0) StartStage(state, 1, events);
-            else if (state.IsStageFinished(state.CurrentStage) || IsEager(state)) AfterTerminal(state, events);
+            else AfterOutcome(state, events, null);
         }
         return events;
     }
@@ -228,15 +237,19 @@ public sealed class SweepEngine
     internal static IEnumerable<ISweepEvent> RequeueInFlight(SweepState state, string reason) =>
         state.RunningTrials.Select(t => new TrialRequeued(t.TrialId, reason));
 
-    /// <summary>Appends stage/sweep completion events that became due after <paramref name="events"/>.</summary>
-    private void AfterTerminal(SweepState state, List<ISweepEvent> events)
+    /// <summary>
+    /// Appends what became due after <paramref name="events"/> (a trial's outcome): rung promotions and prunings, then
+    /// stage and sweep transitions.
+    /// </summary>
+    private void AfterOutcome(SweepState state, List<ISweepEvent> events, DateTimeOffset? now)
     {
+        foreach (var e in events) state = state.Apply(e);
+        state = DecideRungs(state, events, now);
         if (IsEager(state))
         {
-            AfterTerminalEager(state, events);
+            AfterOutcomeEager(state, events);
             return;
         }
-        foreach (var e in events) state = state.Apply(e);
         while (!state.IsCompleted && state.CurrentStage > 0 && state.IsStageFinished(state.CurrentStage))
         {
             var stage = state.CurrentStage;
@@ -281,8 +294,65 @@ public sealed class SweepEngine
             ? verdict.Describe()
             : $"stopped by the {_samplerFactory(state.Spec).Kind} sampler after epoch {progress.Epoch}";
         var events = new List<ISweepEvent> { new TrialPruned(trialId, progress.Epoch, reason, now) };
-        AfterTerminal(state, events);
+        AfterOutcome(state, events, now);
         return events;
+    }
+
+    /// <summary>
+    /// The rung epoch a completed run of <paramref name="trial"/> paused at, or null when the run finished the trial: its
+    /// stage's rule uses rungs, the run trained fewer epochs than the budget, and it stopped at the next rung the trial
+    /// had not got to, or at a later one (a run that resumed beyond it).
+    /// </summary>
+    private static int? PauseEpoch(SweepState state, TrialState trial, TrialResult result)
+    {
+        var rungs = state.Spec?.RungEpochsOf(trial.Stage) ?? [];
+        var epochs = result.EpochsRun;
+        return epochs < trial.Spec.Budget.Epochs && rungs.IndexOf(epochs) is var rung && rung >= 0 && rung >= trial.Rungs.Count ? epochs : null;
+    }
+
+    /// <summary>A late copy of the result of a run that already paused at a rung: it trained no further than that rung.</summary>
+    private static bool IsFromAnEarlierRung(SweepState state, TrialState trial, TrialResult result) =>
+        trial.Rungs.Count > 0 && state.Spec?.RungEpochsOf(trial.Stage) is { Length: > 0 } rungs && trial.Rungs.Count <= rungs.Length &&
+        result.EpochsRun <= rungs[trial.Rungs.Count - 1];
+
+    /// <summary>
+    /// What the next run of <paramref name="trialId"/> trains, for the worker: its spec, with the budget cut to the rung
+    /// where the run is to pause (successive halving, ASHA). That is the first rung the trial has not got to, at or after
+    /// <paramref name="resumeEpoch"/>, the epoch its run resumes from: a run that resumes exactly at that rung (its
+    /// checkpoint was stored, the pause not yet journaled) trains no epoch and pauses at once, and a carried-over config
+    /// resuming beyond a rung enters at the next one. Past the last rung, the spec as it is.
+    /// </summary>
+    public static TrialSpec RunSpec(SweepState state, string trialId, int resumeEpoch = 0)
+    {
+        var trial = state.GetTrial(trialId);
+        var rungs = state.Spec?.RungEpochsOf(trial.Stage) ?? [];
+        var stop = rungs.Skip(trial.Rungs.Count).Where(r => r >= resumeEpoch).DefaultIfEmpty(trial.Spec.Budget.Epochs).First();
+        return stop >= trial.Spec.Budget.Epochs ? trial.Spec : trial.Spec with { Budget = trial.Spec.Budget with { Epochs = stop } };
+    }
+
+    /// <summary>
+    /// Appends the promotions and prunings the stages' successive-halving or ASHA rules make due (<see cref="RungPruning"/>)
+    /// and returns the state with them applied. A pruned trial's event carries its rung epoch.
+    /// </summary>
+    private static SweepState DecideRungs(SweepState state, List<ISweepEvent> events, DateTimeOffset? now)
+    {
+        if (state.Spec is not { } spec) return state;
+        for (var stage = Math.Max(1, state.LastCompletedStage + 1); stage <= state.CurrentStage; stage++)
+        {
+            var rule = spec.PruningOf(stage);
+            if (!rule.UsesRungs) continue;
+            var rungs = spec.RungEpochsOf(stage);
+            var entries = state.TrialsOfStage(stage).Select(t => new RungPruning.Entry(t.TrialId, t.Index, t.Status, [.. t.Rungs]));
+            foreach (var decision in RungPruning.Decide(rule, rungs, entries))
+            {
+                ISweepEvent e = decision.Promote
+                    ? new TrialPromoted(decision.TrialId, decision.Rung, decision.Reason)
+                    : new TrialPruned(decision.TrialId, rungs[decision.Rung], decision.Reason, now);
+                events.Add(e);
+                state = state.Apply(e);
+            }
+        }
+        return state;
     }
 
     private static bool IsEager(SweepState state) => state.Spec?.StageStart is { Mode: StageStartMode.Eager };
@@ -292,9 +362,8 @@ public sealed class SweepEngine
     /// a quorum of stage k is finished, from the finished trials at that moment; stages complete in order once every trial
     /// of theirs is terminal (stragglers included), and the sweep completes with its last stage.
     /// </summary>
-    private void AfterTerminalEager(SweepState state, List<ISweepEvent> events)
+    private void AfterOutcomeEager(SweepState state, List<ISweepEvent> events)
     {
-        foreach (var e in events) state = state.Apply(e);
         while (!state.IsCompleted && state.CurrentStage > 0)
         {
             var next = state.LastCompletedStage + 1;

@@ -26,6 +26,11 @@ namespace Sweep.Search.Engine;
 /// <param name="Checkpoint">The latest checkpoint the coordinator stored for this trial, with the epoch reports it covers (null: none).</param>
 /// <param name="ResumedFrom">Where the current/last run continued from (null: it started at epoch 0).</param>
 /// <param name="Test">Its best weights' accuracy on the test split, once `sweep test` measured it.</param>
+/// <param name="RungValues">With successive halving or ASHA: its figure at each rung it got to (index k: rung k), the best val
+/// accuracy over epochs 1..that rung's epoch; null before the first.</param>
+/// <param name="PausedRuns">Its runs that ended at a rung (the trial paused), oldest first, for slot accounting; null: none.</param>
+/// <param name="PausedResult">The result of its latest run that ended at a rung: what a paused trial, or one pruned at a rung,
+/// stands on (histories from epoch 0); null: none.</param>
 public sealed record TrialState(
     TrialSpec Spec,
     int Index,
@@ -43,13 +48,21 @@ public sealed record TrialState(
     DateTimeOffset? FinishedAt = null,
     StoredCheckpoint? Checkpoint = null,
     ResumePoint? ResumedFrom = null,
-
-    TrialTested? Test = null)
+    TrialTested? Test = null,
+    ImmutableList<double>? RungValues = null,
+    ImmutableList<PausedRun>? PausedRuns = null,
+    TrialResult? PausedResult = null)
 {
     [JsonIgnore] public string TrialId => Spec.TrialId;
 
     /// <summary>The per-epoch reports of the current/last run; empty before the first.</summary>
     [JsonIgnore] public IReadOnlyList<EpochProgress> Epochs => EpochHistory ?? [];
+
+    /// <summary>Its figure at each rung it got to; empty before the first (and without successive halving or ASHA).</summary>
+    [JsonIgnore] public IReadOnlyList<double> Rungs => RungValues ?? [];
+
+    /// <summary>Its runs that ended at a rung, oldest first.</summary>
+    [JsonIgnore] public IReadOnlyList<PausedRun> EarlierRuns => PausedRuns ?? [];
 
     // Value equality over the epoch list too (the compiler's would compare the list by reference).
     public bool Equals(TrialState? other) =>
@@ -57,23 +70,36 @@ public sealed record TrialState(
         Attempts == other.Attempts && Failures == other.Failures && Worker == other.Worker && DispatchedAt == other.DispatchedAt &&
         LastEpoch == other.LastEpoch && Result == other.Result && FailureReason == other.FailureReason &&
         FinishOrder == other.FinishOrder && Epochs.SequenceEqual(other.Epochs) && FinishedAt == other.FinishedAt &&
-        Checkpoint == other.Checkpoint && ResumedFrom == other.ResumedFrom && Test == other.Test;
+        Checkpoint == other.Checkpoint && ResumedFrom == other.ResumedFrom && Test == other.Test &&
+        Rungs.SequenceEqual(other.Rungs) && EarlierRuns.SequenceEqual(other.EarlierRuns) && PausedResult == other.PausedResult;
 
     public override int GetHashCode() => HashCode.Combine(Spec, Ordinal, Status, Attempts, Worker, Result, FinishOrder);
     [JsonIgnore] public int Stage => Spec.Stage;
     [JsonIgnore] public bool IsTerminal => Status.IsTerminal();
 
-    // A pruned trial has no worker result (its run was cancelled): its outcome is what its epoch reports say.
+    // A pruned or paused trial has no final result: its run was cancelled (median rule) and its outcome is what its epoch
+    // reports say, or its run ended at a rung and that run's result speaks for it.
 
-    /// <summary>Best val accuracy: the result's, or a pruned trial's best epoch report; 0 without either.</summary>
-    [JsonIgnore] public double BestValAcc => Result?.BestValAcc ?? (Status == TrialStatus.Pruned && Epochs.Count > 0 ? Epochs.Max(e => e.ValAcc) : 0);
+    /// <summary>The result that speaks for the trial: its final one, or for a trial paused or pruned at a rung, its last rung's.</summary>
+    [JsonIgnore] public TrialResult? Outcome => Result ?? (Status is TrialStatus.Pruned or TrialStatus.Paused ? PausedResult : null);
 
-    /// <summary>The epoch of <see cref="BestValAcc"/> (the first one on a tie); 0 without a result or pruned epochs.</summary>
-    [JsonIgnore] public int BestEpoch => Result?.BestEpoch ?? (Status == TrialStatus.Pruned && Epochs.Count > 0 ? Epochs.MaxBy(e => e.ValAcc)!.Epoch : 0);
+    private bool OutcomeFromReports => Status is TrialStatus.Pruned or TrialStatus.Paused;
 
-    /// <summary>Epochs trained: the result's, or the epochs a pruned trial reported before it was stopped.</summary>
-    [JsonIgnore] public int EpochsRun => Result?.EpochsRun ?? (Status == TrialStatus.Pruned ? Epochs.Count : 0);
+    /// <summary>Best val accuracy: the <see cref="Outcome"/>'s, or a pruned trial's best epoch report; 0 without either.</summary>
+    [JsonIgnore] public double BestValAcc => Outcome?.BestValAcc ?? (OutcomeFromReports && Epochs.Count > 0 ? Epochs.Max(e => e.ValAcc) : 0);
+
+    /// <summary>The epoch of <see cref="BestValAcc"/> (the first one on a tie); 0 without a result or reported epochs.</summary>
+    [JsonIgnore] public int BestEpoch => Outcome?.BestEpoch ?? (OutcomeFromReports && Epochs.Count > 0 ? Epochs.MaxBy(e => e.ValAcc)!.Epoch : 0);
+
+    /// <summary>Epochs trained: the <see cref="Outcome"/>'s, or the epochs a pruned trial reported before it was stopped.</summary>
+    [JsonIgnore] public int EpochsRun => Outcome?.EpochsRun ?? (OutcomeFromReports ? Epochs.Count : 0);
 }
+
+/// <summary>
+/// A run that ended at a rung: on <paramref name="Worker"/> from <paramref name="Start"/> until <paramref name="End"/>
+/// (when the pause was recorded; null in states without the time), training for <paramref name="Seconds"/>.
+/// </summary>
+public sealed record PausedRun(string? Worker, DateTimeOffset? Start, DateTimeOffset? End, double Seconds);
 
 /// <summary>
 /// A trial's checkpoint in the coordinator's store: after epoch <paramref name="Epoch"/>, with the SHA-256 and size the
@@ -96,11 +122,11 @@ public sealed record ResumePoint(string FromTrialId, int Epoch)
 }
 
 /// <summary>Counts of trials by status.</summary>
-public sealed record StatusCounts(int Pending, int Running, int Completed, int Diverged, int Failed, int Cancelled, int Pruned = 0)
+public sealed record StatusCounts(int Pending, int Running, int Completed, int Diverged, int Failed, int Cancelled, int Pruned = 0, int Paused = 0)
 {
     public static readonly StatusCounts Zero = new(0, 0, 0, 0, 0, 0);
 
-    [JsonIgnore] public int Total => Pending + Running + Completed + Diverged + Failed + Cancelled + Pruned;
+    [JsonIgnore] public int Total => Pending + Running + Completed + Diverged + Failed + Cancelled + Pruned + Paused;
     [JsonIgnore] public int Terminal => Completed + Diverged + Failed + Cancelled + Pruned;
 
     public int this[TrialStatus status] => status switch
@@ -111,6 +137,7 @@ public sealed record StatusCounts(int Pending, int Running, int Completed, int D
         TrialStatus.Diverged => Diverged,
         TrialStatus.Failed => Failed,
         TrialStatus.Pruned => Pruned,
+        TrialStatus.Paused => Paused,
         _ => Cancelled,
     };
 
@@ -122,13 +149,15 @@ public sealed record StatusCounts(int Pending, int Running, int Completed, int D
         TrialStatus.Diverged => this with { Diverged = Diverged + delta },
         TrialStatus.Failed => this with { Failed = Failed + delta },
         TrialStatus.Pruned => this with { Pruned = Pruned + delta },
+        TrialStatus.Paused => this with { Paused = Paused + delta },
         _ => this with { Cancelled = Cancelled + delta },
     };
 
     public StatusCounts Move(TrialStatus from, TrialStatus to) => Add(from, -1).Add(to, 1);
 
     public override string ToString() =>
-        $"{Pending} pending, {Running} running, {Completed} completed, {Diverged} diverged, {Failed} failed" + (Pruned > 0 ? $", {Pruned} pruned" : "") + (Cancelled > 0 ? $", {Cancelled} cancelled" : "");
+        $"{Pending} pending, {Running} running" + (Paused > 0 ? $", {Paused} paused" : "") + $", {Completed} completed, {Diverged} diverged, {Failed} failed" +
+        (Pruned > 0 ? $", {Pruned} pruned" : "") + (Cancelled > 0 ? $", {Cancelled} cancelled" : "");
 }
 
 /// <summary>
@@ -238,6 +267,8 @@ public sealed record SweepState
         TrialTested e => ApplyTested(e),
         TrialPruned e => ApplyPruned(e),
         StagePlanned => this,
+        TrialPaused e => ApplyPaused(e),
+        TrialPromoted e => ApplyPromoted(e),
         _ => throw new ArgumentException($"unknown sweep event {sweepEvent.GetType().Name}"),
     };
 
@@ -330,8 +361,43 @@ public sealed record SweepState
         FindTrial(e.TrialId) is { IsTerminal: true } trial ? this with { Trials = Trials.SetItem(e.TrialId, trial with { Test = e }) } : this;
     private SweepState ApplyPruned(TrialPruned e)
     {
-        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial) return this;
+        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running or TrialStatus.Paused } trial) return this;
         return Close(trial, trial with { Status = TrialStatus.Pruned, FinishOrder = FinishedCount + 1, FinishedAt = e.At });
+    }
+
+    /// <summary>
+    /// The run ended at a rung: the trial holds no slot and keeps its epoch reports; its figure at every rung up to the
+    /// epoch is taken from the result's val history (index e: epoch e), which covers any epochs it resumed with.
+    /// </summary>
+    private SweepState ApplyPaused(TrialPaused e)
+    {
+        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Running } trial || Spec is null) return this;
+        var rungs = Spec.RungEpochsOf(trial.Stage);
+        var values = (trial.RungValues ?? ImmutableList<double>.Empty).ToBuilder();
+        var history = e.Result.ValAccHistory.IsDefault ? [] : e.Result.ValAccHistory;
+        for (var k = values.Count; k < rungs.Length && rungs[k] <= e.Epoch; k++)
+            values.Add(history.Skip(1).Take(rungs[k]).DefaultIfEmpty(0).Max());
+        var run = new PausedRun(trial.Worker, trial.DispatchedAt, e.At, e.Result.Seconds);
+        var paused = trial with
+        {
+            Status = TrialStatus.Paused,
+            RungValues = values.ToImmutable(),
+            PausedRuns = (trial.PausedRuns ?? ImmutableList<PausedRun>.Empty).Add(run),
+            PausedResult = e.Result,
+        };
+        return (this with { Trials = Trials.SetItem(e.TrialId, paused), Counts = Counts.Move(TrialStatus.Running, TrialStatus.Paused) }).WithoutRunning(trial);
+    }
+
+    /// <summary>A paused trial promoted past the rung it waits at is pending again, in its old place in the queue.</summary>
+    private SweepState ApplyPromoted(TrialPromoted e)
+    {
+        if (FindTrial(e.TrialId) is not { Status: TrialStatus.Paused } trial || e.Rung != trial.Rungs.Count - 1) return this;
+        return this with
+        {
+            Trials = Trials.SetItem(e.TrialId, trial with { Status = TrialStatus.Pending }),
+            Pending = Pending.Add((trial.Ordinal, trial.TrialId)),
+            Counts = Counts.Move(TrialStatus.Paused, TrialStatus.Pending),
+        };
     }
 
     private SweepState ApplyRequeued(TrialRequeued e)

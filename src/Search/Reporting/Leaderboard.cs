@@ -91,12 +91,12 @@ public sealed class Leaderboard
             .Order(LeaderboardOrder.Comparer)
             .Select((t, i) => new LeaderboardRow(
                 i + 1, t.TrialId, t.Stage, t.Spec.Params,
-                t.BestValAcc, t.BestEpoch, t.Result?.FinalTrainAcc ?? PrunedFinalTrainAcc(t), t.EpochsRun,
-                t.Status, t.Result?.Seconds ?? PrunedSeconds(t), t.Result?.Worker ?? t.Worker, t.Result?.Error ?? t.FailureReason,
+                t.BestValAcc, t.BestEpoch, t.Outcome?.FinalTrainAcc ?? PrunedFinalTrainAcc(t), t.EpochsRun,
+                t.Status, (t.Result?.Seconds ?? PrunedSeconds(t)) + t.EarlierRuns.Sum(r => r.Seconds), t.Result?.Worker ?? t.Worker, t.Result?.Error ?? t.FailureReason,
                 slots.TryGetValue(t.TrialId, out var slot) ? slot : null, t.Attempts, t.DispatchedAt,
                 t.DispatchedAt is null ? null : WorkerSlots.End(t, DateTimeOffset.UtcNow),
-                t.Result is { TrainAccHistory.IsDefault: false } r ? r.TrainAccHistory : [.. t.Epochs.Select(e => e.TrainAcc)],
-                t.Result is { ValAccHistory.IsDefault: false } v ? v.ValAccHistory : [.. t.Epochs.Select(e => e.ValAcc)],
+                t.Outcome is { TrainAccHistory.IsDefault: false } r ? r.TrainAccHistory : [.. t.Epochs.Select(e => e.TrainAcc)],
+                t.Outcome is { ValAccHistory.IsDefault: false } v ? v.ValAccHistory : [.. t.Epochs.Select(e => e.ValAcc)],
                 [.. t.Epochs.Select(e => e.Loss)],
                 t.ResumedFrom?.ToString(),
                 t.Test?.TestAcc))
@@ -105,11 +105,15 @@ public sealed class Leaderboard
         return new Leaderboard(rows, columns);
     }
 
-    // A pruned trial has no worker result: its last epoch report and its run's wall time stand in.
+    // A pruned trial has no worker result: its last epoch report and its run's wall time stand in. Seconds add up every
+    // run of a trial that paused at rungs; one pruned while paused has no run beyond those.
     private static double? PrunedFinalTrainAcc(TrialState t) => t.Status == TrialStatus.Pruned ? t.LastEpoch?.TrainAcc : null;
 
     private static double PrunedSeconds(TrialState t) =>
-        t is { Status: TrialStatus.Pruned, DispatchedAt: { } start, FinishedAt: { } end } && end > start ? (end - start).TotalSeconds : 0;
+        t is { Status: TrialStatus.Pruned, DispatchedAt: { } start, FinishedAt: { } end } && end > start &&
+        (t.EarlierRuns.Count == 0 || t.EarlierRuns[^1].Start != start)
+            ? (end - start).TotalSeconds
+            : 0;
 
     /// <summary>The first <paramref name="k"/> rows.</summary>
     public Leaderboard Top(int k) => new([.. Rows.Take(Math.Max(0, k))], ParamColumns);

@@ -6,8 +6,9 @@ namespace Sweep.Search.Reporting;
 
 /// <summary>
 /// How busy the sweep kept its slots: <see cref="BusySlotSeconds"/> / (<see cref="Slots"/> x <see cref="WallSeconds"/>).
-/// A run is busy from its dispatch until its slot was free again (<see cref="WorkerSlots.BusyUntil"/>: its terminal event,
-/// or the end of its training when the worker reported later, after uploading its last checkpoint); a run that
+/// A run is busy from its dispatch until its slot was free again (<see cref="WorkerSlots.BusyUntil"/>: its terminal or
+/// pause event, or the end of its training when the worker reported later, after uploading its last checkpoint); a trial
+/// that paused at rungs (successive halving, ASHA) has a run per rung (<see cref="WorkerSlots.RunsOf"/>); a run that
 /// was cut off (worker lost, coordinator restarted) left no end time and counts as idle. The wall time runs from the first
 /// dispatch to the last run's end (to <c>now</c> while trials run). The journal does not record slots, so
 /// <see cref="Slots"/> is what the journal shows was used: per worker, the most runs it held at once, summed over workers
@@ -20,19 +21,11 @@ public sealed record SlotUtilization(double BusySlotSeconds, int Slots, double W
 
     public static SlotUtilization Of(SweepState state, DateTimeOffset now)
     {
-        var runs = state.Trials.Values
-            .Where(t => t.DispatchedAt is not null && (t.Status == TrialStatus.Running || (t.IsTerminal && t.FinishedAt is not null)))
-            .Select(t => (Trial: t, Start: t.DispatchedAt!.Value, End: t.Status == TrialStatus.Running ? now : WorkerSlots.BusyUntil(t, now)))
-            .Where(r => r.End >= r.Start)
-            .ToList();
+        var runs = state.Trials.Values.SelectMany(t => WorkerSlots.RunsOf(t, now)).Where(r => r.End >= r.Start).ToList();
         if (runs.Count == 0) return new SlotUtilization(0, 0, 0);
         var busy = runs.Sum(r => (r.End - r.Start).TotalSeconds);
         var wall = (runs.Max(r => r.End) - runs.Min(r => r.Start)).TotalSeconds;
-        var workerOf = runs.ToDictionary(r => r.Trial.TrialId, r => r.Trial.Worker ?? "", StringComparer.Ordinal);
-        var slots = WorkerSlots.Assign(runs.Select(r => r.Trial), now)
-            .GroupBy(kv => workerOf[kv.Key], StringComparer.Ordinal)
-            .Sum(g => g.Max(kv => kv.Value));
-        return new SlotUtilization(busy, slots, wall);
+        return new SlotUtilization(busy, WorkerSlots.SlotsUsed(runs).Values.Sum(), wall);
     }
 
     /// <summary>One line for <c>./sweep status</c>, e.g. <c>slot utilization 91.3% (1234 busy slot-seconds over 2 slots x 676 s)</c>.</summary>

@@ -1,5 +1,6 @@
 using Sweep.Search.Engine;
 using Sweep.Search.Progress;
+using Sweep.Search.Trials;
 
 namespace Sweep.Search.Reporting;
 
@@ -11,26 +12,79 @@ namespace Sweep.Search.Reporting;
 /// </summary>
 public static class WorkerSlots
 {
+    /// <summary>One run of a trial on a worker: from its dispatch until its slot was free again.</summary>
+    public sealed record Run(string TrialId, long Ordinal, string Worker, DateTimeOffset Start, DateTimeOffset End);
+
+    /// <summary>
+    /// The runs of <paramref name="trial"/> that hold a slot in the journal's account: its runs that ended at a rung (paused),
+    /// then its current or last run while running or once it finished (<see cref="BusyUntil"/>). A run cut off by a lost
+    /// worker or a restart left no end and is not one of them.
+    /// </summary>
+    public static IEnumerable<Run> RunsOf(TrialState trial, DateTimeOffset now)
+    {
+        foreach (var paused in trial.EarlierRuns)
+        {
+            if (paused is not { Worker: { } worker, Start: { } start }) continue;
+            var end = paused.End ?? start + TimeSpan.FromSeconds(paused.Seconds);
+            var trained = start + TimeSpan.FromSeconds(paused.Seconds);
+            yield return new Run(trial.TrialId, trial.Ordinal, worker, start, trained < end ? trained : end);
+        }
+        // A paused or promoted trial's last dispatch is the run that paused, counted above.
+        var lastPausedStart = trial.EarlierRuns.Count > 0 ? trial.EarlierRuns[^1].Start : null;
+        if (trial is { Worker: { } current, DispatchedAt: { } dispatched } && dispatched != lastPausedStart &&
+            (trial.Status == TrialStatus.Running || (trial.IsTerminal && trial.FinishedAt is not null)))
+            yield return new Run(trial.TrialId, trial.Ordinal, current, dispatched, trial.Status == TrialStatus.Running ? now : BusyUntil(trial, now));
+    }
+
+    /// <summary>The slot (1-based) of each trial's latest run among <see cref="RunsOf"/>, and of the runs whose end the journal lacks.</summary>
     public static IReadOnlyDictionary<string, int> Assign(IEnumerable<TrialState> trials, DateTimeOffset now)
     {
         var slots = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var worker in trials.Where(t => t is { Worker: not null, DispatchedAt: not null }).GroupBy(t => t.Worker!, StringComparer.Ordinal))
+        var runs = trials.SelectMany(t => RunsOrCutOff(t, now));
+        foreach (var worker in runs.GroupBy(r => r.Worker, StringComparer.Ordinal))
         {
             var busyUntil = new List<DateTimeOffset>();
-            foreach (var trial in worker.OrderBy(t => t.DispatchedAt).ThenBy(t => t.Ordinal))
+            foreach (var run in worker.OrderBy(r => r.Start).ThenBy(r => r.Ordinal))
             {
-                var start = trial.DispatchedAt!.Value;
-                var free = busyUntil.FindIndex(end => end <= start);
+                var free = busyUntil.FindIndex(end => end <= run.Start);
                 if (free < 0)
                 {
                     busyUntil.Add(DateTimeOffset.MinValue);
                     free = busyUntil.Count - 1;
                 }
-                busyUntil[free] = BusyUntil(trial, now);
-                slots[trial.TrialId] = free + 1;
+                busyUntil[free] = run.End;
+                slots[run.TrialId] = free + 1;
             }
         }
         return slots;
+    }
+
+    /// <summary>The most runs each worker held at once (the slots the journal shows it used), by worker.</summary>
+    public static IReadOnlyDictionary<string, int> SlotsUsed(IEnumerable<Run> runs)
+    {
+        var used = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var worker in runs.GroupBy(r => r.Worker, StringComparer.Ordinal))
+        {
+            var busyUntil = new List<DateTimeOffset>();
+            foreach (var run in worker.OrderBy(r => r.Start).ThenBy(r => r.Ordinal))
+            {
+                var free = busyUntil.FindIndex(end => end <= run.Start);
+                if (free < 0) busyUntil.Add(run.End);
+                else busyUntil[free] = run.End;
+            }
+            used[worker.Key] = busyUntil.Count;
+        }
+        return used;
+    }
+
+    // The leaderboard shows a slot for every dispatched trial, so a run cut off (re-queued, pending again) takes its slot
+    // until now, as it did before paused runs were counted.
+    private static IEnumerable<Run> RunsOrCutOff(TrialState trial, DateTimeOffset now)
+    {
+        var runs = RunsOf(trial, now).ToList();
+        if (runs.Count == 0 && trial is { Worker: { } worker, DispatchedAt: { } start })
+            runs.Add(new Run(trial.TrialId, trial.Ordinal, worker, start, BusyUntil(trial, now)));
+        return runs;
     }
 
     /// <summary>

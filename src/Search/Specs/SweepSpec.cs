@@ -101,6 +101,10 @@ public sealed record SweepSpec
     public PruningSpec PruningOf(int stage) =>
         (stage >= 1 && stage <= Stages.Length ? Stages[stage - 1].Pruning : null) ?? Pruning ?? PruningSpec.None;
 
+    /// <summary>The epochs at which stage <paramref name="stage"/>'s trials pause (successive halving, ASHA); empty otherwise.</summary>
+    public ImmutableArray<int> RungEpochsOf(int stage) =>
+        stage >= 1 && stage <= Stages.Length ? PruningOf(stage).RungEpochs(Stages[stage - 1].Epochs) : [];
+
     /// <summary>How many finished trials of a stage of <paramref name="trials"/> plan the next one (all of them with a barrier).</summary>
     public int QuorumOf(int trials) => StageStart is { Mode: StageStartMode.Eager, Quorum: var q }
         ? Math.Clamp((int)Math.Ceiling(q * trials - 1e-9), 1, Math.Max(1, trials))
@@ -158,15 +162,47 @@ public enum PruningRule
     [JsonStringEnumMemberName("none")] None,
     /// <summary>Stop a trial whose best val accuracy so far is below the median of its stage peers' at the same epoch.</summary>
     [JsonStringEnumMemberName("median")] Median,
+    /// <summary>
+    /// Synchronous successive halving: every trial of the stage pauses at each rung; once all of them got there, the top
+    /// 1/η resume from their checkpoints and the rest are pruned. Deterministic.
+    /// </summary>
+    [JsonStringEnumMemberName("successive_halving")] SuccessiveHalving,
+    /// <summary>Asynchronous successive halving: a trial at a rung goes on as soon as it is in the top 1/η of the trials that got there so far.</summary>
+    [JsonStringEnumMemberName("asha")] Asha,
 }
 
 /// <summary>
-/// A pruning rule and when it may act: from epoch <see cref="MinEpochs"/> on, once at least <see cref="MinPeers"/> other
-/// trials of the stage reported that epoch. A trial is never pruned at its last epoch (nothing would be saved).
+/// A pruning rule and when it may act. Median: from epoch <see cref="MinEpochs"/> on, once at least <see cref="MinPeers"/>
+/// other trials of the stage reported that epoch; a trial is never pruned at its last epoch (nothing would be saved).
+/// Successive halving and ASHA: at the rungs <see cref="RungEpochs"/>, with reduction factor η =
+/// <see cref="ReductionFactor"/> (set for those two rules only, so that other specs keep their journal form).
 /// </summary>
-public sealed record PruningSpec(PruningRule Rule, int MinEpochs = 1, int MinPeers = 3)
+public sealed record PruningSpec(PruningRule Rule, int MinEpochs = 1, int MinPeers = 3,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ReductionFactor = null)
 {
     public static readonly PruningSpec None = new(PruningRule.None);
+
+    /// <summary>η when the spec gives none.</summary>
+    public const int DefaultReductionFactor = 3;
+
+    /// <summary>Whether trials pause at rungs (successive halving, ASHA) rather than being judged after every epoch.</summary>
+    [JsonIgnore]
+    public bool UsesRungs => Rule is PruningRule.SuccessiveHalving or PruningRule.Asha;
+
+    /// <summary>
+    /// The epochs a stage of <paramref name="epochs"/> epochs pauses its trials at: <see cref="MinEpochs"/> × η^k for
+    /// k = 0, 1, ... while below <paramref name="epochs"/> (the trials promoted past the last rung train to the end).
+    /// Empty for the other rules. E.g. min_epochs 1, η 3, 9 epochs: [1, 3]; 10 epochs: [1, 3, 9].
+    /// </summary>
+    public ImmutableArray<int> RungEpochs(int epochs)
+    {
+        if (!UsesRungs) return [];
+        var eta = ReductionFactor ?? DefaultReductionFactor;
+        var rungs = ImmutableArray.CreateBuilder<int>();
+        for (long rung = Math.Max(1, MinEpochs); rung < epochs; rung *= eta)
+            rungs.Add((int)rung);
+        return rungs.ToImmutable();
+    }
 }
 
 /// <summary>When stage k+1 is planned: once every trial of stage k finished, or once a quorum of them did.</summary>

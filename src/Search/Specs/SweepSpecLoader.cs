@@ -168,7 +168,7 @@ public static class SweepSpecLoader
                 catch (Exception) { timeout = TimeSpan.Zero; }
                 if (timeout <= TimeSpan.Zero) throw Error("trial_timeout", text, "allowed: a positive duration such as 30s, 10m or 2h");
             }
-            return new SweepSpec
+            var spec = new SweepSpec
             {
                 Name = name,
                 Seed = seed,
@@ -186,6 +186,21 @@ public static class SweepSpecLoader
                 Pruning = root.Items.TryGetValue("pruning", out var pruning) ? ReadPruning(pruning, "pruning") : null,
                 StageStart = ReadStageStart(root),
             };
+            CheckRungsCanResume(spec);
+            return spec;
+        }
+
+        /// <summary>Successive halving and ASHA pause trials at rungs and resume them from their checkpoints, so a spec that keeps none cannot use them.</summary>
+        private void CheckRungsCanResume(SweepSpec spec)
+        {
+            if (spec.CheckpointPolicy.Enabled) return;
+            for (var stage = 1; stage <= spec.Stages.Length; stage++)
+            {
+                if (!spec.PruningOf(stage).UsesRungs) continue;
+                var path = spec.Stages[stage - 1].Pruning is not null ? $"stages[{stage - 1}].pruning.rule" : "pruning.rule";
+                throw Error(path, spec.PruningOf(stage).Rule == PruningRule.Asha ? "asha" : "successive_halving",
+                    "pauses trials at rungs and resumes them from their checkpoints, but checkpoints.every = 0 keeps none; set checkpoints.every = 1");
+            }
         }
 
         private void CheckCrossParameter(string family, TrialConfig fixedConfig, SearchSpace space)
@@ -281,7 +296,7 @@ public static class SweepSpecLoader
         }
 
         private static readonly string[] TpeKeys = ["n_startup_trials", "gamma", "candidates"];
-        private static readonly string[] PruningKeys = ["rule", "min_epochs", "min_peers"];
+        private static readonly string[] PruningKeys = ["rule", "min_epochs", "min_peers", "reduction_factor"];
 
         private TpeSettings? ReadTpe(HoconObject root, SamplerKind sampler)
         {
@@ -299,19 +314,34 @@ public static class SweepSpecLoader
 
         private PruningSpec ReadPruning(HoconValue value, string path)
         {
+            const string allowed = "allowed: none|median|successive_halving|asha";
             var pruning = Object(value, path);
             CheckKeys(pruning, path + ".", PruningKeys);
-            var ruleText = pruning.Items.TryGetValue("rule", out var r) ? String(r, path + ".rule") : throw Error(path + ".rule", null, "missing; allowed: none|median");
+            var ruleText = pruning.Items.TryGetValue("rule", out var r) ? String(r, path + ".rule") : throw Error(path + ".rule", null, "missing; " + allowed);
             var rule = ruleText switch
             {
                 "none" => PruningRule.None,
                 "median" => PruningRule.Median,
-                "successive_halving" or "asha" => throw Error(path + ".rule", ruleText, "needs trials that pause and resume from checkpoints, which this build does not have yet; allowed: none|median"),
-                _ => throw Error(path + ".rule", ruleText, "allowed: none|median"),
+                "successive_halving" => PruningRule.SuccessiveHalving,
+                "asha" => PruningRule.Asha,
+                _ => throw Error(path + ".rule", ruleText, allowed),
             };
+            var rungs = rule is PruningRule.SuccessiveHalving or PruningRule.Asha;
             var minEpochs = pruning.Items.TryGetValue("min_epochs", out var me) ? Int(me, path + ".min_epochs", 1, 10_000) : 1;
-            var minPeers = pruning.Items.TryGetValue("min_peers", out var mp) ? Int(mp, path + ".min_peers", 1, 100_000) : 3;
-            return new PruningSpec(rule, minEpochs, minPeers);
+            if (pruning.Items.TryGetValue("min_peers", out var mp) && rungs)
+                throw Error(path + ".min_peers", Text(mp), "only rule = median reads it; successive_halving and asha rank every trial at a rung (see reduction_factor)");
+            var minPeers = mp is not null ? Int(mp, path + ".min_peers", 1, 100_000) : 3;
+            int? reductionFactor = null;
+            if (pruning.Items.TryGetValue("reduction_factor", out var rf))
+            {
+                if (!rungs) throw Error(path + ".reduction_factor", Text(rf), "only rule = successive_halving or asha reads it");
+                reductionFactor = Int(rf, path + ".reduction_factor", 2, 100);
+            }
+            else if (rungs)
+            {
+                reductionFactor = PruningSpec.DefaultReductionFactor;
+            }
+            return new PruningSpec(rule, minEpochs, minPeers, reductionFactor);
         }
 
         private StageStartSpec? ReadStageStart(HoconObject root)

@@ -5,9 +5,11 @@ using Sweep.Search.Spaces;
 namespace Sweep.Search.Trials;
 
 /// <summary>
-/// Where a trial is in its life. Pending and Running are open; the others are terminal.
+/// Where a trial is in its life. Pending, Running and Paused are open; the others are terminal.
 /// Wire/JSON names are the lower-case forms (<c>completed|diverged|cancelled|failed</c> for results).
-/// <see cref="Pruned"/> is the coordinator's decision (a pruning rule stopped the trial early), never a worker's result.
+/// <see cref="Pruned"/> and <see cref="Paused"/> are the coordinator's decisions, never a worker's result: a pruning rule
+/// stopped the trial early for good, or (successive halving, ASHA) its run ended at a rung and it waits there, holding no
+/// slot, until the rule promotes it (pending again, resuming from its checkpoint) or prunes it.
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<TrialStatus>))]
 public enum TrialStatus
@@ -19,6 +21,7 @@ public enum TrialStatus
     [JsonStringEnumMemberName("cancelled")] Cancelled,
     [JsonStringEnumMemberName("failed")] Failed,
     [JsonStringEnumMemberName("pruned")] Pruned,
+    [JsonStringEnumMemberName("paused")] Paused,
 }
 
 public static class TrialStatusExtensions

@@ -91,6 +91,8 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new TrialTested(trial.TrialId, 0.52, 1000, DateTimeOffset.Parse("2026-11-23T10:02:00Z"));
         yield return new TrialPruned(trial.TrialId, 2, "best val 0.3500 after epoch 2 is below the median 0.4500 of 3 stage peer(s)", DateTimeOffset.UnixEpoch);
         yield return new StagePlanned(2, [trial.TrialId]);
+        yield return new TrialPaused(trial.TrialId, 1, Result, DateTimeOffset.Parse("2026-11-23T10:03:00Z"));
+        yield return new TrialPromoted(trial.TrialId, 0, "val 0.4500 at rung 0 (epoch 1) ranks 1 of 4 trial(s) there; the top 1 go on");
     }
 
     public static IEnumerable<object[]> AllSamples() => Samples().Select(s => new[] { s });

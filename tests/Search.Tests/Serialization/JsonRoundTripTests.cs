@@ -35,6 +35,8 @@ public class JsonRoundTripTests
         { new TrialTested("s1-t0001", 0.52, 1000, DateTimeOffset.Parse("2026-11-23T10:02:00Z", System.Globalization.CultureInfo.InvariantCulture)), "trial_tested" },
         { new TrialPruned("s1-t0004", 2, "best val 0.3500 after epoch 2 is below the median 0.4500 of 3 stage peer(s)", TestSpecs.T0.AddSeconds(5)), "trial_pruned" },
         { new StagePlanned(2, ["s1-t0001", "s1-t0002", "s1-t0004"]), "stage_planned" },
+        { new TrialPaused("s1-t0003", 1, Result, TestSpecs.T0.AddSeconds(7)), "trial_paused" },
+        { new TrialPromoted("s1-t0003", 0, "val 0.4500 at rung 0 (epoch 1) ranks 1 of 4 trial(s) there; the top 1 go on"), "trial_promoted" },
     };
 
     [Theory]

@@ -56,9 +56,12 @@ public class AdaptiveSpecTests
     [InlineData("tpe { gamma = 0.2 }", "t.conf: tpe: only sampler = tpe reads it; remove it or set sampler = tpe")]
     [InlineData("sampler = tpe\ntpe { gamma = 1.5 }", "t.conf: tpe.gamma = 1.5: allowed: a fraction in (0, 1), e.g. 0.25 (the share of trials that count as good)")]
     [InlineData("sampler = tpe\ntpe { n_startup = 3 }", "t.conf: tpe.n_startup: unknown key; allowed: n_startup_trials, gamma, candidates")]
-    [InlineData("pruning { rule = asha }", "t.conf: pruning.rule = asha: needs trials that pause and resume from checkpoints, which this build does not have yet; allowed: none|median")]
-    [InlineData("pruning { rule = mean }", "t.conf: pruning.rule = mean: allowed: none|median")]
-    [InlineData("pruning { min_epochs = 2 }", "t.conf: pruning.rule: missing; allowed: none|median")]
+    [InlineData("pruning { rule = asha }\ncheckpoints { every = 0 }", "t.conf: pruning.rule = asha: pauses trials at rungs and resumes them from their checkpoints, but checkpoints.every = 0 keeps none; set checkpoints.every = 1")]
+    [InlineData("pruning { rule = mean }", "t.conf: pruning.rule = mean: allowed: none|median|successive_halving|asha")]
+    [InlineData("pruning { min_epochs = 2 }", "t.conf: pruning.rule: missing; allowed: none|median|successive_halving|asha")]
+    [InlineData("pruning { rule = successive_halving, reduction_factor = 1 }", "t.conf: pruning.reduction_factor = 1: allowed: an integer in [2, 100]")]
+    [InlineData("pruning { rule = median, reduction_factor = 3 }", "t.conf: pruning.reduction_factor = 3: only rule = successive_halving or asha reads it")]
+    [InlineData("pruning { rule = asha, min_peers = 3 }", "t.conf: pruning.min_peers = 3: only rule = median reads it; successive_halving and asha rank every trial at a rung (see reduction_factor)")]
     [InlineData("pruning { rule = median, min_epochs = 0 }", "t.conf: pruning.min_epochs = 0: allowed: an integer in [1, 10000]")]
     [InlineData("pruning = median", "t.conf: pruning = median: allowed: an object { ... }")]
     [InlineData("stage_start = lazy", "t.conf: stage_start = lazy: allowed: barrier|eager")]
@@ -72,8 +75,27 @@ public class AdaptiveSpecTests
     [Fact]
     public void A_stage_pruning_rule_is_checked_like_the_global_one()
     {
-        Assert.Equal("t.conf: stages[1].pruning.rule = successive_halving: needs trials that pause and resume from checkpoints, which this build does not have yet; allowed: none|median",
-            ErrorOf("", "stages = [ { count = 4, epochs = 3 }, { count = 2, epochs = 3, pruning { rule = successive_halving } } ]"));
+        Assert.Equal("t.conf: stages[1].pruning.rule = successive_halving: pauses trials at rungs and resumes them from their checkpoints, but checkpoints.every = 0 keeps none; set checkpoints.every = 1",
+            ErrorOf("checkpoints { every = 0 }", "stages = [ { count = 4, epochs = 3 }, { count = 2, epochs = 3, pruning { rule = successive_halving } } ]"));
+        Assert.Equal("t.conf: stages[0].pruning.rule = halving: allowed: none|median|successive_halving|asha",
+            ErrorOf("", "stages = [ { count = 4, epochs = 3, pruning { rule = halving } } ]"));
+    }
+
+    [Fact]
+    public void Successive_halving_and_asha_read_min_epochs_and_the_reduction_factor()
+    {
+        var sh = Parse("pruning { rule = successive_halving, min_epochs = 2, reduction_factor = 2 }").Pruning!;
+        Assert.Equal(new PruningSpec(PruningRule.SuccessiveHalving, MinEpochs: 2, ReductionFactor: 2), sh);
+        Assert.Equal([2, 4, 8], sh.RungEpochs(9).ToArray());
+        var asha = Parse("pruning { rule = asha }").Pruning!;
+        Assert.Equal((PruningRule.Asha, 1, PruningSpec.DefaultReductionFactor), (asha.Rule, asha.MinEpochs, asha.ReductionFactor));
+        Assert.Equal([1, 3], asha.RungEpochs(9).ToArray());
+        Assert.Equal([1, 3, 9], asha.RungEpochs(10).ToArray());
+        Assert.Empty(asha.RungEpochs(1));
+        Assert.Empty(new PruningSpec(PruningRule.Median).RungEpochs(9));
+        // The reduction factor joins the journal form only for the two rules that read it.
+        Assert.Contains("\"reduction_factor\":3", SweepJson.Serialize(Parse("pruning { rule = asha }")));
+        Assert.DoesNotContain("reduction_factor", SweepJson.Serialize(Parse("pruning { rule = median }")));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Sweep.Search.Engine;
 using Sweep.Search.Specs;
+using Sweep.Search.Trials;
 
 namespace Sweep.Search.Tests.Support;
 
@@ -9,7 +10,10 @@ namespace Sweep.Search.Tests.Support;
 /// journal so far (<see cref="SweepState.Replay"/>) and the engine's <see cref="SweepEngine.Recover"/> events are
 /// persisted, as after a coordinator restart; in-flight work is lost.
 /// </summary>
-internal sealed class SweepSimulator(SweepSpec spec, int workers, int slotsPerWorker, int orderSeed, int? crashAfterEvents = null)
+/// Each run trains what <see cref="SweepEngine.RunSpec"/> tells a worker (a rung's epochs with successive halving or ASHA),
+/// and <paramref name="train"/> (default <see cref="TestSpecs.FakeResult"/>) gives its result.
+internal sealed class SweepSimulator(SweepSpec spec, int workers, int slotsPerWorker, int orderSeed, int? crashAfterEvents = null,
+    Func<TrialSpec, string, TrialResult>? train = null)
 {
     public List<ISweepEvent> Journal { get; } = [];
     public SweepState State { get; private set; } = SweepState.Empty;
@@ -48,7 +52,7 @@ internal sealed class SweepSimulator(SweepSpec spec, int workers, int slotsPerWo
             var running = State.RunningTrials.ToList();
             if (running.Count == 0) throw new InvalidOperationException("the simulated sweep stalled: nothing running and not completed");
             var trial = running[_order.Next(running.Count)];
-            Persist(_engine.Complete(State, trial.TrialId, TestSpecs.FakeResult(trial.Spec, trial.Worker!)));
+            Persist(_engine.Complete(State, trial.TrialId, (train ?? TestSpecs.FakeResult)(SweepEngine.RunSpec(State, trial.TrialId), trial.Worker!)));
         }
         return State;
     }

@@ -144,7 +144,7 @@
     byId("status-line").textContent = view.completed
       ? "completed (" + view.stageCount + " stages)"
       : "stage " + view.stage + " of " + view.stageCount + (view.eta ? " | ETA " + view.eta : "");
-    for (const k of ["pending", "running", "completed", "diverged", "failed", "pruned"]) byId("count-" + k).textContent = String(view.counts[k]);
+    for (const k of ["pending", "running", "paused", "completed", "diverged", "failed", "pruned"]) byId("count-" + k).textContent = String(view.counts[k]);
     byId("best").textContent = view.best ? fixed(view.best.valAcc, 4) + " (" + view.best.trialId + ")" : "-";
     byId("best-params").textContent = view.best
       ? Object.entries(view.best.params).map(([k, v]) => k + "=" + v).join(", ")
