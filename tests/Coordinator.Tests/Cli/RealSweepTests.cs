@@ -43,18 +43,7 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private long Count(string journal, string manifest)
-    {
-        try
-        {
-            using var probe = new TempJournalReader(journal);
-            return probe.Count(manifest);
-        }
-        catch (Microsoft.Data.Sqlite.SqliteException)
-        {
-            return 0; // not created yet, or tables not there yet
-        }
-    }
+    private static long Count(string journal, string manifest) => JournalRows.CountIn(journal, manifest);
 
     [Fact]
     public void A_worker_killed_mid_trial_has_its_trial_resumed_elsewhere_from_its_checkpoint_with_the_uninterrupted_histories()
@@ -123,7 +112,7 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     {
         try
         {
-            using var probe = new TempJournalReader(journal);
+            using var probe = new JournalRows(journal);
             var finished = probe.TrialIdsOf("trial-completed").ToHashSet();
             return probe.TrialIdsOf("trial-checkpointed").FirstOrDefault(id => !finished.Contains(id));
         }
@@ -136,7 +125,7 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     /// <summary>The last epoch <paramref name="trialId"/> reported before it was first re-queued.</summary>
     private static int EpochsBeforeRequeue(string journal, string trialId)
     {
-        using var probe = new TempJournalReader(journal);
+        using var probe = new JournalRows(journal);
         var requeuedAt = probe.Rows("trial-requeued").First(r => r.Json.GetProperty("trial_id").GetString() == trialId).Ordering;
         return probe.Rows("trial-epoch-reported")
             .Where(r => r.Ordering < requeuedAt && r.Json.GetProperty("trial_id").GetString() == trialId)
@@ -300,44 +289,4 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
-
-    /// <summary>Counts events by manifest in a journal that a running coordinator is writing (read-only, WAL).</summary>
-    private sealed class TempJournalReader(string path) : IDisposable
-    {
-        private readonly Microsoft.Data.Sqlite.SqliteConnection _connection = Open(path);
-
-        private static Microsoft.Data.Sqlite.SqliteConnection Open(string path)
-        {
-            if (!File.Exists(path))
-                throw new Microsoft.Data.Sqlite.SqliteException("no journal yet", 14);
-            var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
-            connection.Open();
-            return connection;
-        }
-
-        public long Count(string manifest)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM journal WHERE manifest = $m";
-            command.Parameters.AddWithValue("$m", manifest);
-            return Convert.ToInt64(command.ExecuteScalar());
-        }
-
-        /// <summary>The rows of one manifest in journal order, each with its event as JSON.</summary>
-        public IReadOnlyList<(long Ordering, System.Text.Json.JsonElement Json)> Rows(string manifest)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT ordering, message FROM journal WHERE manifest = $m ORDER BY ordering";
-            command.Parameters.AddWithValue("$m", manifest);
-            using var reader = command.ExecuteReader();
-            var rows = new List<(long, System.Text.Json.JsonElement)>();
-            while (reader.Read())
-                rows.Add((reader.GetInt64(0), System.Text.Json.JsonDocument.Parse((byte[])reader[1]).RootElement.Clone()));
-            return rows;
-        }
-
-        public IEnumerable<string> TrialIdsOf(string manifest) => Rows(manifest).Select(r => r.Json.GetProperty("trial_id").GetString()!);
-
-        public void Dispose() => _connection.Dispose();
-    }
 }

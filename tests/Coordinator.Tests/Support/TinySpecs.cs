@@ -1,10 +1,13 @@
 namespace Sweep.Coordinator.Tests.Support;
 
-/// <summary>A real sweep small enough for a test: two stages of short trials (default 1 epoch on 400 images).</summary>
+/// <summary>
+/// A real sweep small enough for a test: two stages of short trials (default 1 epoch on 400 images); <c>extra</c> lines
+/// (e.g. a pruning block) go at the end.
+/// </summary>
 public static class TinySpecs
 {
     public static string Text(string name, string dataDirectory, string family = "three_layer_convnet", int numTrain = 400, int epochs = 1,
-        int firstStage = 4, int secondStage = 2) => $$"""
+        int firstStage = 4, int secondStage = 2, string extra = "") => $$"""
         name = "{{name}}"
         seed = 5
         data {
@@ -29,5 +32,6 @@ public static class TinySpecs
         ]
         max_retries = 1
         trial_timeout = 10m
+        {{extra}}
         """;
 }
