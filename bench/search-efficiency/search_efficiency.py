@@ -47,7 +47,16 @@ RANGES = {  # name: (low, high, log)
 }
 
 SWEEP_METHODS = ["sweep-random", "sweep-coarse_to_fine", "sweep-tpe",
-                 "sweep-random+median", "sweep-coarse_to_fine+median", "sweep-tpe+median"]
+                 "sweep-random+median", "sweep-coarse_to_fine+median", "sweep-tpe+median",
+                 "sweep-random+sh", "sweep-coarse_to_fine+sh", "sweep-tpe+sh", "sweep-random+asha"]
+# Each Sweep pruning rule as its spec block; successive halving and ASHA pause trials at epochs 1 and 3 (η = 3).
+PRUNING_BLOCKS = {
+    "": "",
+    "median": "pruning { rule = median, min_epochs = 1, min_peers = 3 }\n",
+    "sh": "pruning { rule = successive_halving, min_epochs = 1, reduction_factor = 3 }\n",
+    "asha": "pruning { rule = asha, min_epochs = 1, reduction_factor = 3 }\n",
+}
+REDUCTION_FACTOR = 3
 OPTUNA_METHODS = ["optuna-random", "optuna-tpe", "optuna-tpe+hyperband"]
 EPOCH_LINE = re.compile(r"^\(Epoch (\d+) / \d+\) train acc: [0-9.]+; val_acc: ([0-9.]+)")
 
@@ -62,7 +71,10 @@ def ensure_debian_packages():
             missing.append(package)
     if missing:
         print(f"installing {' '.join(missing)} with apt-get", file=sys.stderr)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
+        # A fresh machine's package lists may be empty: update them once if the first try cannot find the packages.
+        if subprocess.run(["apt-get", "install", "-y", "-qq", *missing]).returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], check=True)
+            subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
 
 
 # ---------------------------------------------------------------- Sweep
@@ -80,9 +92,41 @@ def space_hocon():
     return "space {\n" + "\n".join(lines) + "\n}\n"
 
 
-def sweep_stages(sampler, budget, pruned):
-    """Stages spending about `budget` trial-epochs (1.5x as many trials with pruning, whose curve is cut at the budget)."""
-    scale = 1.5 if pruned else 1.0
+def halving_cost(trials):
+    """Trial-epochs one successive-halving stage of `trials` spends when nothing diverges: rungs 1, 3, ... below EPOCHS."""
+    rungs = [r for r in (REDUCTION_FACTOR ** k for k in range(10)) if r < EPOCHS]
+    cost, alive, trained = 0, trials, 0
+    for rung in rungs:
+        cost += alive * (rung - trained)
+        trained, alive = rung, max(1, alive // REDUCTION_FACTOR)
+    return cost + alive * (EPOCHS - trained)
+
+
+def halving_trials(budget):
+    """The most trials a successive-halving stage can start within `budget` trial-epochs."""
+    n = 1
+    while halving_cost(n + 1) <= budget:
+        n += 1
+    return n
+
+
+def sweep_stages(sampler, budget, rule):
+    """
+    Stages spending about `budget` trial-epochs. Median pruning gets 1.5x as many trials (its curve is cut at the budget);
+    successive halving and ASHA get as many as a halving stage can start within its share of the budget.
+    """
+    if rule in ("sh", "asha"):
+        if sampler == "random":
+            return [f"{{ count = {halving_trials(budget)}, epochs = {EPOCHS}, num_train = {NUM_TRAIN} }}"], ""
+        if sampler == "tpe":
+            share = halving_trials(budget // 3)
+            stages = [f"{{ count = {share}, epochs = {EPOCHS}, num_train = {NUM_TRAIN} }}"] * 3
+            return stages, f"tpe {{ n_startup_trials = {share} }}\n"
+        # coarse_to_fine: two thirds of the budget on the whole space, one third around the top 4.
+        first, second = halving_trials(budget * 2 // 3), halving_trials(budget // 3)
+        return [f"{{ count = {first}, epochs = {EPOCHS}, num_train = {NUM_TRAIN} }}",
+                f"{{ count = {max(1, second - 1)}, epochs = {EPOCHS}, num_train = {NUM_TRAIN}, top_k = 4, carry_over = 1, margin = 0.1 }}"], ""
+    scale = 1.5 if rule == "median" else 1.0
     full = max(1, round(budget * scale / EPOCHS))
     if sampler == "random":
         return [f"{{ count = {full}, epochs = {EPOCHS}, num_train = {NUM_TRAIN} }}"], ""
@@ -101,14 +145,14 @@ def sweep_stages(sampler, budget, pruned):
 def run_sweep(method, seed, budget, data, run_dir):
     base = method.removeprefix("sweep-")
     sampler, _, rule = base.partition("+")
-    stages, extra = sweep_stages(sampler, budget, rule == "median")
+    stages, extra = sweep_stages(sampler, budget, rule)
     spec = run_dir / f"{method}-s{seed}.conf"
     spec.write_text(
         f"name = bench-{sampler}\nseed = {seed}\n"
         f"data {{ directory = {json.dumps(str(Path(data).resolve()))} }}\n"
         f"model {{ family = fc }}\n{space_hocon()}"
         f"sampler = {sampler}\n{extra}"
-        + ("pruning { rule = median, min_epochs = 1, min_peers = 3 }\n" if rule == "median" else "")
+        + PRUNING_BLOCKS[rule]
         + "stages = [\n  " + "\n  ".join(stages) + "\n]\n")
     journal = run_dir / f"{method}-s{seed}.db"
     for stale in run_dir.glob(f"{method}-s{seed}.db*"):
