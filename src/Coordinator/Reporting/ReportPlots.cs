@@ -27,6 +27,7 @@ internal static class ReportPlots
         figures.AddRange(facts.Searched.Where(d => d is not Choice).Select(d => ParameterScatter(facts, d)));
         figures.Add(CoarseSearch(facts));
         figures.Add(LearningCurves(facts));
+        if (Pruning(facts) is { } pruning) figures.Add(pruning);
         figures.AddRange(facts.Searched.OfType<Choice>().Select(d => CategoricalComparison(facts, d)));
         figures.Add(Importance(facts));
         figures.Add(WorkerTimeline(facts));
@@ -196,7 +197,7 @@ internal static class ReportPlots
     {
         const string key = "learning-curves";
         var title = $"Learning curves of the top {LearningCurveCount} trials";
-        const string caption = "Train (dashed) and val (solid) accuracy after each epoch (epoch 0 is the check after the first update) for the best trials. Pruned trials will be drawn here too once the sweep can prune.";
+        const string caption = "Train (dashed) and val (solid) accuracy after each epoch (epoch 0 is the check after the first update) for the best completed trials; a sweep that prunes has the pruned trials in a figure of their own.";
         var top = facts.Leaderboard.Rows.Where(r => r.Status == TrialStatus.Completed && r.ValAccHistory.Length > 0).Take(LearningCurveCount).ToList();
         if (top.Count == 0) return NotYet(key, title, caption, "no trial has completed yet");
         var plot = NewPlot(title, "epoch", "accuracy");
@@ -214,6 +215,48 @@ internal static class ReportPlots
                 train.LinePattern = LinePattern.Dashed;
                 train.MarkerSize = 0;
             }
+        }
+        plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
+        plot.ShowLegend(Alignment.LowerRight);
+        return new(key, title, caption, plot);
+    }
+
+    /// <summary>
+    /// Every finished trial's val curve, the pruned ones ending with a cross where the rule stopped them, with the
+    /// rungs of successive halving and ASHA marked; null (no figure) when no stage prunes.
+    /// </summary>
+    private static ReportFigure? Pruning(SweepFacts facts)
+    {
+        if (facts.State.Spec is not { } spec) return null;
+        var stages = Enumerable.Range(1, spec.Stages.Length).ToList();
+        if (stages.All(stage => spec.PruningOf(stage).Rule == Search.Specs.PruningRule.None)) return null;
+        const string key = "pruning", title = "Pruning: every trial's val accuracy by epoch";
+        const string caption = "Val accuracy after each epoch of every finished trial: completed trials in their stage's colour, pruned ones in grey, ending with a cross where the rule stopped them. Dotted lines mark the rungs where successive halving and ASHA pause trials.";
+        var trials = facts.Trials.Where(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned && t.ValAccHistory.Length > 0).ToList();
+        if (trials.Count == 0) return NotYet(key, title, caption, "no trial has finished yet");
+        var plot = NewPlot(title, "epoch", "val accuracy");
+        var grey = Colors.Gray.WithAlpha(0.55);
+        var labelled = new HashSet<string>();
+        // Pruned first, so that the completed curves are drawn on top.
+        foreach (var t in trials.OrderBy(t => t.Status == TrialStatus.Completed))
+        {
+            var xs = Enumerable.Range(t.HistoryStart, t.ValAccHistory.Length).Select(e => (double)e).ToArray();
+            var pruned = t.Status == TrialStatus.Pruned;
+            var line = plot.Add.Scatter(xs, t.ValAccHistory.ToArray(), pruned ? grey : StageColor(t.Stage));
+            line.LineWidth = pruned ? 1 : 2;
+            line.MarkerSize = pruned ? 0 : 4;
+            var label = pruned ? "pruned" : $"completed, stage {t.Stage}";
+            if (labelled.Add(label)) line.LegendText = label;
+            if (pruned)
+            {
+                var end = plot.Add.Marker(xs[^1], t.ValAccHistory[^1], MarkerShape.Cross, 8, Colors.Gray);
+                end.LegendText = "";
+            }
+        }
+        foreach (var rung in stages.SelectMany(stage => spec.RungEpochsOf(stage)).Distinct())
+        {
+            var mark = plot.Add.VerticalLine(rung, 1, Colors.Black.WithAlpha(0.4), LinePattern.Dotted);
+            mark.Text = "";
         }
         plot.Axes.Bottom.TickGenerator = new NumericAutomatic { IntegerTicksOnly = true };
         plot.ShowLegend(Alignment.LowerRight);
@@ -299,23 +342,23 @@ internal static class ReportPlots
     private static ReportFigure WorkerTimeline(SweepFacts facts)
     {
         const string key = "worker-timeline";
-        const string caption = "One row per worker slot; each bar is a trial's last run, coloured by stage. Gaps are idle slot time between the first dispatch and the last finish.";
-        var runs = facts.Trials.Where(t => t is { StartMinutes: not null, EndMinutes: not null, Worker: not null, Slot: not null }).ToList();
-        if (runs.Count == 0) return NotYet(key, "Worker timeline", caption, "no trial has been dispatched yet");
-        var rows = runs.Select(t => (Worker: t.Worker!, Slot: t.Slot!.Value)).Distinct().OrderBy(r => r.Worker, StringComparer.Ordinal).ThenBy(r => r.Slot).ToList();
-        var span = Math.Max(runs.Max(t => t.EndMinutes!.Value), 1e-6);
-        var busy = runs.Sum(t => t.EndMinutes!.Value - t.StartMinutes!.Value);
+        const string caption = "One row per worker slot; each bar is a run, coloured by stage (a trial that paused at rungs has a bar per rung). Gaps are idle slot time between the first dispatch and the last finish.";
+        var runs = facts.Runs;
+        if (runs.Length == 0) return NotYet(key, "Worker timeline", caption, "no trial has been dispatched yet");
+        var rows = runs.Select(r => (r.Worker, r.Slot)).Distinct().OrderBy(r => r.Worker, StringComparer.Ordinal).ThenBy(r => r.Slot).ToList();
+        var span = Math.Max(runs.Max(r => r.EndMinutes), 1e-6);
+        var busy = runs.Sum(r => r.EndMinutes - r.StartMinutes);
         var utilization = busy / (span * rows.Count);
         var title = $"Worker timeline: slots busy {100 * utilization:0}% of the time";
         var plot = NewPlot(title, "minutes since the sweep started", "");
         var legend = new HashSet<int>();
-        foreach (var t in runs)
+        foreach (var r in runs)
         {
-            var row = rows.IndexOf((t.Worker!, t.Slot!.Value));
-            var rect = plot.Add.Rectangle(t.StartMinutes!.Value, t.EndMinutes!.Value, row - 0.35, row + 0.35);
-            rect.FillColor = StageColor(t.Stage).WithAlpha(t.Status == TrialStatus.Running ? 0.4 : 0.85);
+            var row = rows.IndexOf((r.Worker, r.Slot));
+            var rect = plot.Add.Rectangle(r.StartMinutes, r.EndMinutes, row - 0.35, row + 0.35);
+            rect.FillColor = StageColor(r.Stage).WithAlpha(r.Running ? 0.4 : 0.85);
             rect.LineColor = Colors.White;
-            if (legend.Add(t.Stage)) rect.LegendText = $"stage {t.Stage}";
+            if (legend.Add(r.Stage)) rect.LegendText = $"stage {r.Stage}";
         }
         plot.Axes.Left.SetTicks([.. Enumerable.Range(0, rows.Count).Select(i => (double)i)], [.. rows.Select(r => $"{DisplayText.Worker(r.Worker)} #{r.Slot}")]);
         plot.Axes.SetLimits(0, span * 1.02, -0.6, rows.Count - 0.4);

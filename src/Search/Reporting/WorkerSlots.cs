@@ -40,6 +40,15 @@ public static class WorkerSlots
     public static IReadOnlyDictionary<string, int> Assign(IEnumerable<TrialState> trials, DateTimeOffset now)
     {
         var slots = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (run, slot) in AssignRuns(trials, now))
+            slots[run.TrialId] = slot;
+        return slots;
+    }
+
+    /// <summary>Every run with its slot (1-based), per worker in order of start.</summary>
+    public static IReadOnlyList<(Run Run, int Slot)> AssignRuns(IEnumerable<TrialState> trials, DateTimeOffset now)
+    {
+        var assigned = new List<(Run, int)>();
         var runs = trials.SelectMany(t => RunsOrCutOff(t, now));
         foreach (var worker in runs.GroupBy(r => r.Worker, StringComparer.Ordinal))
         {
@@ -53,10 +62,10 @@ public static class WorkerSlots
                     free = busyUntil.Count - 1;
                 }
                 busyUntil[free] = run.End;
-                slots[run.TrialId] = free + 1;
+                assigned.Add((run, free + 1));
             }
         }
-        return slots;
+        return assigned;
     }
 
     /// <summary>The most runs each worker held at once (the slots the journal shows it used), by worker.</summary>

@@ -47,14 +47,16 @@ internal static class ReportSweeps
             var trial = state.RunningTrials.First();
             var lr = trial.Spec.Params.GetDouble("learning_rate");
             var quality = Math.Clamp(0.5 - 0.1 * Math.Abs(Math.Log10(lr) + 3), 0.1, 0.5);
-            double[] val = [0.1, quality * 0.7, quality * 0.9, quality];
-            double[] train = [0.1, quality * 0.8, quality, quality * 1.1];
-            for (var epoch = 1; epoch <= 3; epoch++)
+            // A run trains what the coordinator would send: 3 epochs, or up to a rung with successive halving or ASHA.
+            var epochs = SweepEngine.RunSpec(state, trial.TrialId).Budget.Epochs;
+            double[] val = [.. new[] { 0.1, quality * 0.7, quality * 0.9, quality }.Take(epochs + 1)];
+            double[] train = [.. new[] { 0.1, quality * 0.8, quality, quality * 1.1 }.Take(epochs + 1)];
+            for (var epoch = 1; epoch <= epochs; epoch++)
                 state = Apply(state, engine.ReportEpoch(state, trial.TrialId, trial.Worker!, epoch, 2.3 - quality * epoch, train[epoch], val[epoch]));
-            clock = clock.AddSeconds(20 + 10 * quality);
+            clock = clock.AddSeconds((20 + 10 * quality) * epochs / 3);
             var result = lr > 0.05
                 ? new TrialResult(TrialStatus.Diverged, 0.1, 0, [0.1], [0.1], double.NaN, 5, null, trial.Worker, "loss is NaN")
-                : new TrialResult(TrialStatus.Completed, quality, 3, [.. train], [.. val], 2.3 - 3 * quality, 18, null, trial.Worker);
+                : new TrialResult(TrialStatus.Completed, val.Skip(1).Max(), epochs, [.. train], [.. val], 2.3 - epochs * quality, 6 * epochs, null, trial.Worker);
             state = Apply(state, engine.Complete(state, trial.TrialId, result, clock));
             finished++;
         }

@@ -44,8 +44,10 @@ public sealed class ReportWriterTests : IDisposable
     {
         var (html, pngs) = Write(ReportSweeps.Run(ReportSweeps.Spec()));
         var page = File.ReadAllText(html);
-        Assert.DoesNotContain("http", page, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("//", Regex.Replace(page, "data:image/png;base64,[A-Za-z0-9+/=]+", ""));
+        // Outside the embedded images (whose base64 text can hold any four letters): no link to anywhere.
+        var text = Regex.Replace(page, "data:image/png;base64,[A-Za-z0-9+/=]+", "");
+        Assert.DoesNotContain("http", text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("//", text);
         var sources = Regex.Matches(page, "<img [^>]*src=\"([^\"]*)\"").Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(pngs.Count, sources.Count);
         Assert.All(sources, s => Assert.StartsWith("data:image/png;base64,", s));
@@ -53,6 +55,24 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Contains("<table>", page);
         Assert.Equal(14, Regex.Matches(page, "<svg class=\"sparkline\"").Count); // one per leaderboard row
         Assert.EndsWith("</html>\n", page);
+    }
+
+    [Fact]
+    public void A_halving_sweep_gets_the_pruning_figure_and_a_timeline_bar_per_run()
+    {
+        var spec = ReportSweeps.Spec() with { Pruning = new Search.Specs.PruningSpec(Search.Specs.PruningRule.SuccessiveHalving, MinEpochs: 1, ReductionFactor: 3) };
+        var state = ReportSweeps.Run(spec);
+        Assert.True(state.IsCompleted);
+        Assert.Contains(state.Trials.Values, t => t.Status == Search.Trials.TrialStatus.Pruned && t.EpochsRun == 1);
+        var facts = SweepFacts.Of(state, ReportSweeps.T0.AddHours(1));
+        // One bar per run: every trial ran once to the rung, the promoted ones once more.
+        Assert.Equal(state.Trials.Values.Sum(t => t.EarlierRuns.Count + (t.Status == Search.Trials.TrialStatus.Pruned ? 0 : 1)), facts.Runs.Length);
+        Assert.True(facts.Runs.Length > state.Trials.Count);
+        var (html, pngs) = Write(state);
+        Assert.Contains("pruning", pngs.Select(Path.GetFileNameWithoutExtension));
+        Assert.Contains("Pruning: every trial", File.ReadAllText(html));
+        // A sweep that prunes nothing has no such figure.
+        Assert.DoesNotContain("pruning", Write(ReportSweeps.Run(ReportSweeps.Spec()), "plain").Pngs.Select(Path.GetFileNameWithoutExtension));
     }
 
     [Fact]
