@@ -53,6 +53,7 @@ public static class WireManifests
         ["trial-tested"] = typeof(TrialTested),
         ["trial-paused"] = typeof(TrialPaused),
         ["trial-promoted"] = typeof(TrialPromoted),
+        ["trials-planned"] = typeof(TrialsPlanned),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<Type, string> NamesByType =

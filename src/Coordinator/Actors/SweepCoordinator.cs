@@ -390,12 +390,13 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
 
     private void DispatchTo(WorkerRegistry.Entry worker)
     {
-        if (worker.Demand <= 0 || _state.Pending.Count == 0)
+        if (worker.Demand <= 0 || (_state.Pending.Count == 0 && !_state.StagesToPlan.Any()))
             return;
         var events = _engine.Dispatch(_state, worker.WorkerId, worker.Demand, DateTimeOffset.UtcNow);
-        if (events.Count == 0)
+        var dispatched = events.OfType<TrialDispatched>().Count();
+        if (dispatched == 0)
             return;
-        _workers.Assigned(worker, events.Count);
+        _workers.Assigned(worker, dispatched);
         PersistThen(events, () =>
         {
             foreach (var dispatched in events.OfType<TrialDispatched>())

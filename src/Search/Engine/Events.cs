@@ -29,6 +29,7 @@ namespace Sweep.Search.Engine;
 [JsonDerivedType(typeof(StagePlanned), "stage_planned")]
 [JsonDerivedType(typeof(TrialPaused), "trial_paused")]
 [JsonDerivedType(typeof(TrialPromoted), "trial_promoted")]
+[JsonDerivedType(typeof(TrialsPlanned), "trials_planned")]
 public interface ISweepEvent;
 
 /// <summary>The sweep began with this (resolved) spec and seed.</summary>
@@ -137,3 +138,13 @@ public sealed record TrialPaused(string TrialId, int Epoch, TrialResult Result, 
 /// last one. <paramref name="Reason"/> holds the figures the rule decided on.
 /// </summary>
 public sealed record TrialPromoted(string TrialId, int Rung, string Reason) : ISweepEvent;
+
+/// <summary>
+/// With a stage proposed one free slot at a time (<see cref="Specs.SweepSpec.PlansPerSlot"/>): these trials join stage
+/// <paramref name="Stage"/>, pending, after the ones it has; its <see cref="StageStarted"/> held none of them.
+/// </summary>
+public sealed record TrialsPlanned(int Stage, ImmutableArray<TrialSpec> Trials) : ISweepEvent
+{
+    public bool Equals(TrialsPlanned? other) => other is not null && Stage == other.Stage && Trials.SequenceEqual(other.Trials);
+    public override int GetHashCode() => HashCode.Combine(Stage, Trials.Length);
+}

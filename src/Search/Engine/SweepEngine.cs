@@ -31,11 +31,40 @@ public sealed class SweepEngine
         return events;
     }
 
-    /// <summary>Hands up to <paramref name="freeSlots"/> pending trials (in trial order) to <paramref name="worker"/>.</summary>
+    /// <summary>
+    /// Hands up to <paramref name="freeSlots"/> pending trials (in trial order) to <paramref name="worker"/>. When stages are
+    /// proposed one free slot at a time (<see cref="SweepSpec.PlansPerSlot"/>) and fewer trials are pending than slots are
+    /// free, the sampler is first asked for one config per slot left over ([TrialsPlanned, TrialDispatched...]), with every
+    /// finished trial so far as evidence.
+    /// </summary>
     public IReadOnlyList<ISweepEvent> Dispatch(SweepState state, string worker, int freeSlots, DateTimeOffset now)
     {
         if (freeSlots <= 0 || state.IsCompleted) return [];
-        return [.. state.Pending.Take(freeSlots).Select(p => new TrialDispatched(p.TrialId, worker, state.Trials[p.TrialId].Attempts + 1, now))];
+        var events = new List<ISweepEvent>();
+        var room = freeSlots - state.Pending.Count;
+        foreach (var stage in state.StagesToPlan.ToList())
+        {
+            if (room <= 0) break;
+            var planned = PlanForSlots(state, stage, room);
+            events.Add(planned);
+            state = state.Apply(planned);
+            room -= planned.Trials.Length;
+        }
+        events.AddRange(state.Pending.Take(freeSlots).Select(p => new TrialDispatched(p.TrialId, worker, state.Trials[p.TrialId].Attempts + 1, now)));
+        return events;
+    }
+
+    /// <summary>
+    /// The next up to <paramref name="slots"/> trials of <paramref name="stage"/>: the sampler sees every finished trial of
+    /// this and earlier stages, and the stage's open trials as configs to steer away from.
+    /// </summary>
+    private TrialsPlanned PlanForSlots(SweepState state, int stage, int slots)
+    {
+        var planned = state.StageTrials[stage].Length;
+        var count = Math.Min(slots, state.PlannedTarget(stage) - planned);
+        var history = state.HistoryBefore(stage + 1);
+        var open = state.TrialsOfStage(stage).Where(t => !t.IsTerminal).Select(t => state.ToSnapshot(t).Config).ToImmutableArray();
+        return new TrialsPlanned(stage, SweepPlanner.BuildTrials(state.Spec!, stage, planned + 1, count, history, open, _samplerFactory));
     }
 
     /// <summary>Records a per-epoch report of a trial that <paramref name="worker"/> is running; empty when stale.</summary>
@@ -272,9 +301,10 @@ public sealed class SweepEngine
         }
     }
 
+    // A stage proposed one free slot at a time starts empty: Dispatch plans its trials.
     private SweepState StartStage(SweepState state, int stage, List<ISweepEvent> events)
     {
-        var started = new StageStarted(stage, SweepPlanner.BuildStageTrials(state.Spec!, stage, state.HistoryBefore(stage), _samplerFactory));
+        var started = new StageStarted(stage, state.Spec!.PlansPerSlot ? [] : SweepPlanner.BuildStageTrials(state.Spec!, stage, state.HistoryBefore(stage), _samplerFactory));
         events.Add(started);
         return state.Apply(started);
     }
@@ -395,5 +425,5 @@ public sealed class SweepEngine
 
     private static bool QuorumFinished(SweepState state, int stage) =>
         state.IsStageFinished(stage) ||
-        (state.StageTrials.TryGetValue(stage, out var ids) && ids.Count(id => state.Trials[id].IsTerminal) >= state.Spec!.QuorumOf(ids.Length));
+        (state.StageTrials.TryGetValue(stage, out var ids) && ids.Count(id => state.Trials[id].IsTerminal) >= state.Spec!.QuorumOf(state.PlannedTarget(stage)));
 }

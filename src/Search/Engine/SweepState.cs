@@ -214,9 +214,23 @@ public sealed record SweepState
     public TrialState GetTrial(string trialId) =>
         FindTrial(trialId) ?? throw new KeyNotFoundException($"the sweep has no trial '{trialId}'");
 
-    /// <summary>Whether every trial of <paramref name="stage"/> is terminal (and the stage exists).</summary>
+    /// <summary>Whether every trial of <paramref name="stage"/> is planned and terminal (and the stage exists).</summary>
     public bool IsStageFinished(int stage) =>
-        StageTrials.ContainsKey(stage) && OpenByStage.GetValueOrDefault(stage) == 0;
+        StageTrials.TryGetValue(stage, out var ids) && OpenByStage.GetValueOrDefault(stage) == 0 && ids.Length >= PlannedTarget(stage);
+
+    /// <summary>
+    /// How many trials <paramref name="stage"/> runs once fully planned: its count when its configs are proposed one free
+    /// slot at a time (<see cref="SweepSpec.PlansPerSlot"/>), otherwise the trials it started with.
+    /// </summary>
+    public int PlannedTarget(int stage) =>
+        Spec is { PlansPerSlot: true } spec && stage >= 1 && stage <= spec.Stages.Length ? spec.Stages[stage - 1].Count
+        : StageTrials.TryGetValue(stage, out var ids) ? ids.Length : 0;
+
+    /// <summary>The started stages that still have trials to plan (one free slot at a time), lowest first.</summary>
+    public IEnumerable<int> StagesToPlan =>
+        Spec is { PlansPerSlot: true }
+            ? StageTrials.Keys.Where(stage => stage > LastCompletedStage && StageTrials[stage].Length < PlannedTarget(stage)).Order()
+            : [];
 
     public IEnumerable<TrialState> TrialsOfStage(int stage) =>
         StageTrials.TryGetValue(stage, out var ids) ? ids.Select(id => Trials[id]) : [];
@@ -269,17 +283,27 @@ public sealed record SweepState
         StagePlanned => this,
         TrialPaused e => ApplyPaused(e),
         TrialPromoted e => ApplyPromoted(e),
+        TrialsPlanned e => ApplyTrialsPlanned(e),
         _ => throw new ArgumentException($"unknown sweep event {sweepEvent.GetType().Name}"),
     };
 
-    private SweepState ApplyStageStarted(StageStarted e)
+    private SweepState ApplyStageStarted(StageStarted e) =>
+        StageTrials.ContainsKey(e.Stage) ? this : (this with { CurrentStage = Math.Max(CurrentStage, e.Stage) }).AddTrials(e.Stage, e.Trials);
+
+    // Trials planned one free slot at a time join a started stage, after its trials (indexes and ids follow on).
+    private SweepState ApplyTrialsPlanned(TrialsPlanned e) =>
+        StageTrials.TryGetValue(e.Stage, out var ids) && e.Trials.All(t => !Trials.ContainsKey(t.TrialId)) && ids.Length + e.Trials.Length <= PlannedTarget(e.Stage)
+            ? AddTrials(e.Stage, e.Trials)
+            : this;
+
+    private SweepState AddTrials(int stage, ImmutableArray<TrialSpec> specs)
     {
-        if (StageTrials.ContainsKey(e.Stage)) return this;
         var trials = Trials.ToBuilder();
         var pending = Pending.ToBuilder();
         var ordinal = NextOrdinal;
-        var index = 0;
-        foreach (var spec in e.Trials)
+        var existing = StageTrials.TryGetValue(stage, out var ids) ? ids : [];
+        var index = existing.Length;
+        foreach (var spec in specs)
         {
             index++;
             var trial = new TrialState(spec, index, ordinal++, TrialStatus.Pending);
@@ -288,12 +312,11 @@ public sealed record SweepState
         }
         return this with
         {
-            CurrentStage = Math.Max(CurrentStage, e.Stage),
             Trials = trials.ToImmutable(),
             Pending = pending.ToImmutable(),
-            StageTrials = StageTrials.Add(e.Stage, [.. e.Trials.Select(t => t.TrialId)]),
-            OpenByStage = OpenByStage.SetItem(e.Stage, e.Trials.Length),
-            Counts = Counts.Add(TrialStatus.Pending, e.Trials.Length),
+            StageTrials = StageTrials.SetItem(stage, existing.AddRange(specs.Select(t => t.TrialId))),
+            OpenByStage = OpenByStage.SetItem(stage, OpenByStage.GetValueOrDefault(stage) + specs.Length),
+            Counts = Counts.Add(TrialStatus.Pending, specs.Length),
             NextOrdinal = ordinal,
         };
     }

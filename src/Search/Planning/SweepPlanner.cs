@@ -37,14 +37,29 @@ public static class SweepPlanner
     {
         if (stage < 1 || stage > spec.Stages.Length)
             throw new ArgumentOutOfRangeException(nameof(stage), $"stage {stage} does not exist; the sweep has stages 1..{spec.Stages.Length}");
+        var configs = (samplerFactory ?? SamplerFactory.Create)(spec).Ask(new StageRequest(stage, spec.Stages[stage - 1], history));
+        return Trials(spec, stage, 1, configs);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> trials of <paramref name="stage"/> from index <paramref name="firstIndex"/> on, for a stage
+    /// proposed one free slot at a time; <paramref name="open"/> holds the configs of its planned, unfinished trials.
+    /// </summary>
+    public static ImmutableArray<TrialSpec> BuildTrials(SweepSpec spec, int stage, int firstIndex, int count, ImmutableArray<TrialSnapshot> history,
+        ImmutableArray<TrialConfig> open, Func<SweepSpec, ISampler>? samplerFactory = null)
+    {
+        var request = new StageRequest(stage, spec.Stages[stage - 1] with { Count = count }, history, firstIndex, open);
+        return Trials(spec, stage, firstIndex, (samplerFactory ?? SamplerFactory.Create)(spec).Ask(request));
+    }
+
+    private static ImmutableArray<TrialSpec> Trials(SweepSpec spec, int stage, int firstIndex, ImmutableArray<TrialConfig> configs)
+    {
         var stageSpec = spec.Stages[stage - 1];
-        var sampler = (samplerFactory ?? SamplerFactory.Create)(spec);
-        var configs = sampler.Ask(new StageRequest(stage, stageSpec, history));
         var baseParams = spec.BaseParams
             .With("epochs", ParamValue.Of(stageSpec.Epochs))
             .With("num_train", ParamValue.Of(stageSpec.NumTrain));
         return [.. configs.Select((config, i) => new TrialSpec(
-            TrialSpec.MakeId(stage, i + 1), stage, baseParams.Merge(config), stageSpec.Budget, SeedDerivation.TrialSeed(spec.Seed, stage, i + 1)))];
+            TrialSpec.MakeId(stage, firstIndex + i), stage, baseParams.Merge(config), stageSpec.Budget, SeedDerivation.TrialSeed(spec.Seed, stage, firstIndex + i)))];
     }
 
     /// <summary>What stage 1 runs.</summary>
@@ -63,7 +78,8 @@ public static class SweepPlanner
         if (state.IsStageFinished(current))
         {
             if (current >= spec.Stages.Length) return null;
-            return new StagePlan(current + 1, spec.Stages[current], BuildStageTrials(spec, current + 1, state.HistoryBefore(current + 1), samplerFactory));
+            return new StagePlan(current + 1, spec.Stages[current], BuildStageTrials(spec, current + 1, state.HistoryBefore(current + 1), samplerFactory),
+                spec.PlansPerSlot ? "the stage's configs are proposed one free slot at a time once it runs; these are what one ask for the whole stage gives now" : null);
         }
         var open = state.OpenByStage.GetValueOrDefault(current);
         return new StagePlan(current, spec.Stages[current - 1], [.. state.TrialsOfStage(current).Select(t => t.Spec)],

@@ -28,9 +28,13 @@ public interface ISampler
 
 /// <summary>What a sampler needs to propose stage <see cref="Stage"/> (1-based).</summary>
 /// <param name="Stage">1-based stage number.</param>
-/// <param name="StageSpec">The stage's count, top-K, carry-over and margin.</param>
-/// <param name="History">Finished trials of all earlier stages, in any order.</param>
-public sealed record StageRequest(int Stage, StageSpec StageSpec, ImmutableArray<TrialSnapshot> History)
+/// <param name="StageSpec">The stage's count, top-K, carry-over and margin; <c>Count</c> is how many configs to propose.</param>
+/// <param name="History">Finished trials of all earlier stages, in any order (asked per free slot: of this stage too).</param>
+/// <param name="FirstIndex">The 1-based index in the stage of the first config asked for: 1 when a stage is proposed whole,
+/// later when configs are asked one free slot at a time (each ask then has its own random stream).</param>
+/// <param name="Open">Configs of the stage's trials that are planned but not finished (asked per free slot), which a
+/// sampler that models results should steer away from; empty otherwise.</param>
+public sealed record StageRequest(int Stage, StageSpec StageSpec, ImmutableArray<TrialSnapshot> History, int FirstIndex = 1, ImmutableArray<TrialConfig> Open = default)
 {
     public IEnumerable<TrialSnapshot> PreviousStage => History.Where(t => t.Stage == Stage - 1);
 }

@@ -33,4 +33,12 @@ public static class SeedDerivation
 
     /// <summary>A reproducible random source for <paramref name="stage"/> (xoshiro256** from MathNet.Numerics).</summary>
     public static Random StageRandom(long seed, int stage) => new MathNet.Numerics.Random.Xoshiro256StarStar(StageSamplingSeed(seed, stage), threadSafe: false);
+
+    /// <summary>
+    /// The random source of an ask for a stage's configs from index <paramref name="firstIndex"/> on: the stage's own
+    /// (<see cref="StageRandom"/>) for a whole stage, another stream for each later ask, so asks never repeat each other.
+    /// </summary>
+    public static Random AskRandom(long seed, int stage, int firstIndex) => firstIndex <= 1
+        ? StageRandom(seed, stage)
+        : new MathNet.Numerics.Random.Xoshiro256StarStar((int)(Derive(seed, stage, SamplingStream, firstIndex) & 0x7FFF_FFFF), threadSafe: false);
 }

@@ -15,7 +15,9 @@ namespace Sweep.Search.Sampling;
 /// plus a flat prior kernel. A config is the best of <c>candidates</c> draws from l(x) by l(x)/g(x).
 /// With fewer than <c>n_startup_trials</c> finished trials, a stage samples at random (the same configs as
 /// <see cref="RandomSampler"/>). A stage asks once for all its configs: after each pick the picked config joins g(x) as a
-/// pending trial (a "constant liar" with the worst score), which pushes the next pick of the same stage elsewhere.
+/// pending trial (a "constant liar" with the worst score), which pushes the next pick of the same stage elsewhere. With
+/// <c>stage_start = eager</c> the engine asks once per free slot instead (<see cref="StageRequest.FirstIndex"/>), with every
+/// finished trial so far as evidence and the stage's open trials as liars.
 /// </summary>
 public sealed class TpeSampler : ISampler
 {
@@ -40,7 +42,7 @@ public sealed class TpeSampler : ISampler
 
     public ImmutableArray<TrialConfig> Ask(StageRequest request)
     {
-        var random = SeedDerivation.StageRandom(_seed, request.Stage);
+        var random = SeedDerivation.AskRandom(_seed, request.Stage, request.FirstIndex);
         var count = request.StageSpec.Count;
         var observed = Observations(request.History);
         if (observed.Count < Settings.NStartupTrials || _axes.IsEmpty)
@@ -49,6 +51,9 @@ public sealed class TpeSampler : ISampler
         var goodCount = Math.Max(1, (int)Math.Ceiling(Settings.Gamma * observed.Count));
         var good = new ParzenEstimator(_axes, observed.Take(goodCount).ToList());
         var bad = observed.Skip(goodCount).ToList();
+        // Open trials of the stage are liars from the start, as the picks of this ask become after each pick.
+        if (!request.Open.IsDefault)
+            bad.AddRange(request.Open.Select(Encode).OfType<double[]>());
         var configs = ImmutableArray.CreateBuilder<TrialConfig>(count);
         for (var i = 0; i < count; i++)
         {

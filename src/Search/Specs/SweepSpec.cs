@@ -105,6 +105,13 @@ public sealed record SweepSpec
     public ImmutableArray<int> RungEpochsOf(int stage) =>
         stage >= 1 && stage <= Stages.Length ? PruningOf(stage).RungEpochs(Stages[stage - 1].Epochs) : [];
 
+    /// <summary>
+    /// Whether stages are proposed one free slot at a time rather than whole: TPE with eager stage starts, so that each
+    /// config is asked with every result in so far (as Optuna's TPE asks once per trial).
+    /// </summary>
+    [JsonIgnore]
+    public bool PlansPerSlot => Sampler == SamplerKind.Tpe && StageStart is { Mode: StageStartMode.Eager };
+
     /// <summary>How many finished trials of a stage of <paramref name="trials"/> plan the next one (all of them with a barrier).</summary>
     public int QuorumOf(int trials) => StageStart is { Mode: StageStartMode.Eager, Quorum: var q }
         ? Math.Clamp((int)Math.Ceiling(q * trials - 1e-9), 1, Math.Max(1, trials))

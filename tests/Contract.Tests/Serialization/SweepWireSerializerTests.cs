@@ -93,6 +93,7 @@ public sealed class SweepWireSerializerTests : IDisposable
         yield return new StagePlanned(2, [trial.TrialId]);
         yield return new TrialPaused(trial.TrialId, 1, Result, DateTimeOffset.Parse("2026-11-23T10:03:00Z"));
         yield return new TrialPromoted(trial.TrialId, 0, "val 0.4500 at rung 0 (epoch 1) ranks 1 of 4 trial(s) there; the top 1 go on");
+        yield return new TrialsPlanned(1, [trial]);
     }
 
     public static IEnumerable<object[]> AllSamples() => Samples().Select(s => new[] { s });

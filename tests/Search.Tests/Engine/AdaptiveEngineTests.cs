@@ -250,4 +250,57 @@ public class AdaptiveEngineTests
         Assert.Equal(new SlotUtilization(20, 1, 21), SlotUtilization.Of(state, T0.AddSeconds(99)));
         Assert.Equal([1, 1], Leaderboard.From(state).Rows.OrderBy(r => r.TrialId).Select(r => r.Slot));
     }
+
+    private static SweepSpec EagerTpeSpec(int stage1 = 12, int stage2 = 6) =>
+        (TestSpecs.Spec(stage1: stage1, stage2: stage2, sampler: SamplerKind.Tpe) with
+        {
+            Tpe = new TpeSettings(NStartupTrials: 4),
+            StageStart = new StageStartSpec(StageStartMode.Eager, 0.75),
+        });
+
+    [Fact]
+    public void Eager_tpe_asks_once_per_free_slot_with_every_result_in_so_far()
+    {
+        var spec = EagerTpeSpec();
+        var engine = new SweepEngine();
+        var journal = new List<ISweepEvent>(engine.Start(spec));
+        var state = SweepState.Replay(journal);
+        // The stage starts empty: nothing is proposed before a slot asks.
+        Assert.Empty(state.TrialsOfStage(1));
+        Assert.False(state.IsStageFinished(1));
+        var first = engine.Dispatch(state, "w1", 2, T0);
+        Assert.Equal([typeof(TrialsPlanned), typeof(TrialDispatched), typeof(TrialDispatched)], first.Select(e => e.GetType()));
+        Assert.Equal(["s1-t0001", "s1-t0002"], ((TrialsPlanned)first[0]).Trials.Select(t => t.TrialId));
+        state = state.ApplyAll(first);
+        Assert.Empty(engine.Dispatch(state, "w1", 0, T0));
+
+        var simulator = new SweepSimulator(spec, workers: 2, slotsPerWorker: 1, orderSeed: 3);
+        var done = simulator.Run();
+        Assert.True(done.IsCompleted);
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => TrialSpec.MakeId(1, i)), done.StageTrials[1]);
+        Assert.Equal(6, done.StageTrials[2].Length);
+        var asks = simulator.Journal.OfType<TrialsPlanned>().ToList();
+        // After the first asks (one per idle slot), every freed slot asked for exactly one config.
+        Assert.All(asks, a => Assert.InRange(a.Trials.Length, 1, 2));
+        Assert.True(asks.Count(a => a.Trials.Length == 1) >= 14, $"{asks.Count(a => a.Trials.Length == 1)} single asks");
+        Assert.Equal(18, asks.Sum(a => a.Trials.Length));
+        // A stage-1 ask made after more results differs from what a whole-stage ask would have given.
+        var batch = SweepPlanner.BuildStageTrials(spec, 1, []);
+        Assert.NotEqual(batch.Skip(8).Select(t => t.Params.Key), done.TrialsOfStage(1).Skip(8).Select(t => t.Spec.Params.Key));
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(25)]
+    [InlineData(40)]
+    public void Eager_tpe_resumed_after_a_crash_plans_every_trial_once_and_finishes(int crashAfterEvents)
+    {
+        var simulator = new SweepSimulator(EagerTpeSpec(), workers: 2, slotsPerWorker: 2, orderSeed: 7, crashAfterEvents);
+        var state = simulator.Run();
+        Assert.True(state.IsCompleted);
+        var planned = simulator.Journal.OfType<TrialsPlanned>().SelectMany(a => a.Trials.Select(t => t.TrialId)).ToList();
+        Assert.Equal(planned.Count, planned.Distinct().Count());
+        Assert.Equal(18, planned.Count);
+        Assert.All(state.Trials.Values, t => Assert.True(t.IsTerminal));
+    }
 }

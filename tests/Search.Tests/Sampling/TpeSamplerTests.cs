@@ -92,6 +92,24 @@ public class TpeSamplerTests
     }
 
     [Fact]
+    public void Asked_one_slot_at_a_time_it_steers_away_from_the_open_trials_and_never_repeats_an_ask()
+    {
+        var history = Scored(new RandomSampler(Space, 4).Ask(new StageRequest(1, Stage with { Count = 30 }, [])));
+        var tpe = new TpeSampler(Space, 4, new TpeSettings(NStartupTrials: 10));
+        var one = Stage with { Count = 1 };
+        var first = Assert.Single(tpe.Ask(new StageRequest(2, one, history, FirstIndex: 5)));
+        // The same ask again gives the same config (a pure function); with that config open, the ask goes elsewhere.
+        Assert.Equal(first.Key, Assert.Single(tpe.Ask(new StageRequest(2, one, history, FirstIndex: 5))).Key);
+        Assert.NotEqual(first.Key, Assert.Single(tpe.Ask(new StageRequest(2, one, history, FirstIndex: 5, Open: [first]))).Key);
+        // Each index has its own random stream, also while sampling at random before n_startup_trials.
+        var startup = new TpeSampler(Space, 4, new TpeSettings(NStartupTrials: 100));
+        var asks = Enumerable.Range(1, 6).Select(i => Assert.Single(startup.Ask(new StageRequest(1, one, [], FirstIndex: i))).Key).ToList();
+        Assert.Equal(6, asks.Distinct().Count());
+        // Index 1 is the whole-stage stream, so a stage asked whole starts with the same config.
+        Assert.Equal(asks[0], startup.Ask(new StageRequest(1, Stage, []))[0].Key);
+    }
+
+    [Fact]
     public void The_spec_option_builds_a_tpe_sampler_with_its_settings()
     {
         var spec = Support.TestSpecs.Spec(sampler: SamplerKind.Tpe) with { Tpe = new TpeSettings(5, 0.3, 12) };

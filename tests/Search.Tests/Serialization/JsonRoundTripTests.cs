@@ -37,6 +37,7 @@ public class JsonRoundTripTests
         { new StagePlanned(2, ["s1-t0001", "s1-t0002", "s1-t0004"]), "stage_planned" },
         { new TrialPaused("s1-t0003", 1, Result, TestSpecs.T0.AddSeconds(7)), "trial_paused" },
         { new TrialPromoted("s1-t0003", 0, "val 0.4500 at rung 0 (epoch 1) ranks 1 of 4 trial(s) there; the top 1 go on"), "trial_promoted" },
+        { new TrialsPlanned(2, [Trial]), "trials_planned" },
     };
 
     [Theory]
