@@ -93,8 +93,12 @@ public sealed record CheckpointOffer(string FromTrialId, int Epoch, long TotalLe
 /// </summary>
 public sealed record CheckpointChunk(string WorkerId, string TrialId, int Epoch, long Offset, long TotalLength, string Sha256, byte[] Data) : ISweepWire
 {
-    /// <summary>Bytes per chunk senders use: 64 KiB, about 87 KB as base64 JSON.</summary>
-    public const int ChunkBytes = 64 * 1024;
+    /// <summary>
+    /// Bytes per chunk senders use: 1 MiB, about 1.4 MB as base64 JSON, so that a chunk of <see cref="MaxData"/> still fits
+    /// remoting's 4 MiB frame (reference.conf). Every chunk costs a round trip, and successive halving moves a checkpoint
+    /// both ways at every rung: 64 KiB chunks took about 3 s to bring a promoted run's checkpoint back to its worker.
+    /// </summary>
+    public const int ChunkBytes = 1024 * 1024;
 
     /// <summary>The most a receiver accepts in one chunk.</summary>
     public const int MaxData = 2 * ChunkBytes;

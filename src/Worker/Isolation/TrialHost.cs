@@ -53,11 +53,17 @@ public sealed class TrialHost(ITrialRunner runner, TextReader input, TextWriter 
 
     private void Start(RunTrialRequest run)
     {
-        if (_thread is { IsAlive: true })
+        string? busy;
+        lock (_writeGate)
+            busy = _runningTrialId;
+        if (busy is not null)
         {
-            Send(new TrialRunThrew(run.Trial.TrialId, $"InvalidOperationException: trial {_runningTrialId} is still running in this process"));
+            Send(new TrialRunThrew(run.Trial.TrialId, $"InvalidOperationException: trial {busy} is still running in this process"));
             return;
         }
+        // The last run has written its outcome (that is what lets the worker send this one) and its thread is only
+        // returning: its liveness is no sign of a trial still running, so wait for it to end rather than refuse.
+        _thread?.Join();
         var cancellation = new CancellationTokenSource();
         lock (_writeGate)
         {

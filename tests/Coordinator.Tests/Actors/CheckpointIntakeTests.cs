@@ -80,7 +80,7 @@ public sealed class CheckpointIntakeTests(ITestOutputHelper output) : Akka.TestK
         // A chunk that does not start where the store is asks the worker to go on from there.
         Assert.Equal(0, Send(owner, Chunk("worker-a", 1, 65_536, 1000)).Received);
 
-        // A 5 MB upload in 64 KiB chunks, each acknowledged before the next.
+        // A 5 MB upload in chunks of CheckpointChunk.ChunkBytes, each acknowledged before the next.
         CheckpointChunkAck ack = new(trialId, 1, 0);
         var chunks = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -100,7 +100,7 @@ public sealed class CheckpointIntakeTests(ITestOutputHelper output) : Akka.TestK
         Assert.Equal(content, File.ReadAllBytes(store.LatestOf(trialId)!));
 
         // An upload whose bytes do not match the announced hash is refused when complete; the stored epoch stays.
-        var forged = Checkpoint(70_000);
+        var forged = Checkpoint(CheckpointChunk.ChunkBytes + 4_000);
         var first = Send(owner, new CheckpointChunk("worker-a", trialId, 2, 0, forged.Length, sha, forged[..CheckpointChunk.ChunkBytes]));
         Assert.True(first.Accepted);
         var last = Send(owner, new CheckpointChunk("worker-a", trialId, 2, first.Received, forged.Length, sha, forged[(int)first.Received..]));

@@ -62,6 +62,16 @@ public class SuccessiveHalvingEngineTests
         return (state.ApplyAll(events), journal);
     }
 
+    /// <summary>Starts <paramref name="spec"/>, dispatches all its trials and finishes them, skipping the first <paramref name="skip"/>.</summary>
+    private (SweepState State, List<ISweepEvent> Journal) FirstRung(SweepSpec spec, int skip = 0)
+    {
+        var journal = new List<ISweepEvent>(_engine.Start(spec));
+        var (state, _) = Dispatch(SweepState.Replay(journal), journal, spec.Stages[0].Count, T0);
+        foreach (var trial in state.RunningTrials.Skip(skip).ToList())
+            state = Finish(state, trial.TrialId, journal);
+        return (state, journal);
+    }
+
     [Fact]
     public void A_run_stops_at_the_rung_and_its_result_pauses_the_trial_there_freeing_the_slot()
     {
@@ -136,10 +146,7 @@ public class SuccessiveHalvingEngineTests
     [Fact]
     public void A_promoted_run_resumes_to_the_next_rung_and_a_run_resuming_at_its_rung_trains_no_epoch()
     {
-        var journal = new List<ISweepEvent>(_engine.Start(OneStage()));
-        var (state, _) = Dispatch(SweepState.Replay(journal), journal, 9, T0);
-        foreach (var trial in state.RunningTrials.ToList())
-            state = Finish(state, trial.TrialId, journal);
+        var (state, journal) = FirstRung(OneStage());
         var promoted = journal.OfType<TrialPromoted>().First().TrialId;
         Assert.Equal(TrialStatus.Pending, state.GetTrial(promoted).Status);
         Assert.Equal(3, SweepEngine.RunSpec(state, promoted, resumeEpoch: 1).Budget.Epochs);
@@ -157,11 +164,7 @@ public class SuccessiveHalvingEngineTests
     [Fact]
     public void A_trial_that_fails_for_good_closes_the_rung_it_can_no_longer_reach()
     {
-        var spec = OneStage() with { MaxRetries = 0 };
-        var journal = new List<ISweepEvent>(_engine.Start(spec));
-        var (state, _) = Dispatch(SweepState.Replay(journal), journal, 9, T0);
-        foreach (var trial in state.RunningTrials.Skip(1).ToList())
-            state = Finish(state, trial.TrialId, journal);
+        var (state, journal) = FirstRung(OneStage() with { MaxRetries = 0 }, skip: 1);
         Assert.Empty(journal.OfType<TrialPromoted>());
         var events = _engine.Fail(state, "s1-t0001", "out of memory", "w1");
         Assert.IsType<TrialFailed>(events[0]);
@@ -173,10 +176,7 @@ public class SuccessiveHalvingEngineTests
     [Fact]
     public void A_coordinator_restart_finishes_a_rung_decision_that_was_cut_off()
     {
-        var journal = new List<ISweepEvent>(_engine.Start(OneStage()));
-        var (state, _) = Dispatch(SweepState.Replay(journal), journal, 9, T0);
-        foreach (var trial in state.RunningTrials.ToList())
-            state = Finish(state, trial.TrialId, journal);
+        var (_, journal) = FirstRung(OneStage());
         var decisions = journal.Where(e => e is TrialPromoted or TrialPruned).ToList();
         Assert.Equal(9, decisions.Count);
         // The journal kept the last pause but none of the decisions it made due.

@@ -36,14 +36,15 @@ public sealed class CheckpointTransferTests(ITestOutputHelper output) : Akka.Tes
     [Fact]
     public void Each_checkpoint_is_uploaded_in_acknowledged_chunks_below_the_frame_limit_and_deleted_once_stored()
     {
-        // 200 KB checkpoints: four chunks each.
-        var runner = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(20), checkpointPayloadBytes: 200_000);
+        // Checkpoints of 3.5 chunks: four chunks each.
+        var size = CheckpointChunk.ChunkBytes * 7 / 2;
+        var runner = new ScriptedTrialRunner(TrialScript.Train, TimeSpan.FromMilliseconds(20), checkpointPayloadBytes: size);
         var (worker, coordinator) = StartRegistered(runner);
         worker.Tell(new AssignTrial(Trial("s1-t0001", epochs: 2), CheckpointEvery: 1), coordinator.Ref);
 
         var stored = new Dictionary<int, MemoryStream>();
         var chunks = 0;
-        while (!stored.TryGetValue(2, out var last) || last.Length < 200_000)
+        while (!stored.TryGetValue(2, out var last) || last.Length < size)
         {
             var chunk = (CheckpointChunk)coordinator.FishForMessage(m => m is CheckpointChunk, Wait);
             chunks++;
@@ -62,7 +63,7 @@ public sealed class CheckpointTransferTests(ITestOutputHelper output) : Akka.Tes
                     break;
             }
         }
-        Assert.True(chunks >= 8, $"{chunks} chunks for two 200 KB checkpoints");
+        Assert.True(chunks >= 8, $"{chunks} chunks for two checkpoints of {size} bytes");
         // Once stored, the worker deletes its own copies.
         var folder = TrialCheckpoints.FolderOf(_scratch, "s1-t0001");
         AwaitCondition(() => !Directory.Exists(folder) || Directory.GetFiles(folder).Length == 0, Wait);
