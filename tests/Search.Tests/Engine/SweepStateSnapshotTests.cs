@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Sweep.Search.Engine;
 using Sweep.Search.Serialization;
+using Sweep.Search.Specs;
 using Sweep.Search.Tests.Support;
 using Sweep.Search.Trials;
 using Xunit.Abstractions;
@@ -36,6 +37,28 @@ public class SweepStateSnapshotTests(ITestOutputHelper output)
         Assert.Equal(json, SweepJson.Serialize(restored));
         Assert.Equal(_engine.Dispatch(state, "w3", 5, TestSpecs.T0), _engine.Dispatch(restored, "w3", 5, TestSpecs.T0));
         Assert.Equal(_engine.WorkerLost(state, "w1"), _engine.WorkerLost(restored, "w1"));
+    }
+
+    [Fact]
+    public void A_snapshot_of_a_halving_stage_keeps_paused_trials_their_rungs_and_runs()
+    {
+        var spec = TestSpecs.Spec(stage1: 9, stage2: 0) with
+        {
+            Stages = [new StageSpec(9, 9, 1000)],
+            Pruning = new PruningSpec(PruningRule.SuccessiveHalving, MinEpochs: 1, ReductionFactor: 3),
+        };
+        var sim = new SweepSimulator(spec, 2, 2, 1, train: SuccessiveHalvingEngineTests.Curve);
+        sim.Run();
+        // Cut the journal after the first promotions: paused, promoted (pending) and pruned trials side by side.
+        var journal = sim.Journal.Take(sim.Journal.FindLastIndex(e => e is TrialPruned { Epoch: 1 }) + 1).ToList();
+        var state = SweepState.Replay(journal);
+        state = state.ApplyAll(_engine.Dispatch(state, "w1", 1, TestSpecs.T0));
+        Assert.True(state.Counts.Pending > 0 && state.Counts.Pruned > 0 && state.Counts.Running > 0);
+        var restored = SweepJson.Deserialize<SweepState>(SweepJson.Serialize(state));
+        Assert.Equal(state.Counts, restored.Counts);
+        Assert.Equal(state.Trials.Values.OrderBy(t => t.Ordinal), restored.Trials.Values.OrderBy(t => t.Ordinal));
+        Assert.All(restored.Trials.Values.Where(t => t.Status != TrialStatus.Running), t => Assert.Single(t.Rungs));
+        Assert.Equal(_engine.Dispatch(state, "w2", 5, TestSpecs.T0), _engine.Dispatch(restored, "w2", 5, TestSpecs.T0));
     }
 
     [Fact]
