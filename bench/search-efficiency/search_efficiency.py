@@ -48,7 +48,7 @@ RANGES = {  # name: (low, high, log)
 
 SWEEP_METHODS = ["sweep-random", "sweep-coarse_to_fine", "sweep-tpe",
                  "sweep-random+median", "sweep-coarse_to_fine+median", "sweep-tpe+median",
-                 "sweep-random+sh", "sweep-coarse_to_fine+sh", "sweep-tpe+sh", "sweep-random+asha"]
+                 "sweep-random+sh", "sweep-coarse_to_fine+sh", "sweep-tpe+sh", "sweep-random+asha", "sweep-tpe-eager+asha"]
 # Each Sweep pruning rule as its spec block; successive halving and ASHA pause trials at epochs 1 and 3 (η = 3).
 PRUNING_BLOCKS = {
     "": "",
@@ -116,6 +116,10 @@ def sweep_stages(sampler, budget, rule):
     successive halving and ASHA get as many as a halving stage can start within its share of the budget.
     """
     if rule in ("sh", "asha"):
+        if sampler == "tpe-eager":
+            # One stage, TPE asked once per free slot with every result in so far (paused trials included).
+            return [f"{{ count = {halving_trials(budget)}, epochs = {EPOCHS}, num_train = {NUM_TRAIN} }}"], \
+                "tpe { n_startup_trials = 10 }\nstage_start = eager\n"
         if sampler == "random":
             return [f"{{ count = {halving_trials(budget)}, epochs = {EPOCHS}, num_train = {NUM_TRAIN} }}"], ""
         if sampler == "tpe":
@@ -151,7 +155,7 @@ def run_sweep(method, seed, budget, data, run_dir):
         f"name = bench-{sampler}\nseed = {seed}\n"
         f"data {{ directory = {json.dumps(str(Path(data).resolve()))} }}\n"
         f"model {{ family = fc }}\n{space_hocon()}"
-        f"sampler = {sampler}\n{extra}"
+        f"sampler = {sampler.removesuffix('-eager')}\n{extra}"
         + PRUNING_BLOCKS[rule]
         + "stages = [\n  " + "\n  ".join(stages) + "\n]\n")
     journal = run_dir / f"{method}-s{seed}.db"

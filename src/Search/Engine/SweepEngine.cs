@@ -55,15 +55,17 @@ public sealed class SweepEngine
     }
 
     /// <summary>
-    /// The next up to <paramref name="slots"/> trials of <paramref name="stage"/>: the sampler sees every finished trial of
-    /// this and earlier stages, and the stage's open trials as configs to steer away from.
+    /// The next up to <paramref name="slots"/> trials of <paramref name="stage"/>: the sampler sees every finished or paused
+    /// trial of this and earlier stages (<see cref="SweepState.EvidenceUpTo"/>), and the stage's pending and running trials
+    /// as configs to steer away from.
     /// </summary>
     private TrialsPlanned PlanForSlots(SweepState state, int stage, int slots)
     {
         var planned = state.StageTrials[stage].Length;
         var count = Math.Min(slots, state.PlannedTarget(stage) - planned);
-        var history = state.HistoryBefore(stage + 1);
-        var open = state.TrialsOfStage(stage).Where(t => !t.IsTerminal).Select(t => state.ToSnapshot(t).Config).ToImmutableArray();
+        var history = state.EvidenceUpTo(stage);
+        var open = state.TrialsOfStage(stage).Where(t => t.Status is TrialStatus.Pending or TrialStatus.Running)
+            .Select(t => state.ToSnapshot(t).Config).ToImmutableArray();
         return new TrialsPlanned(stage, SweepPlanner.BuildTrials(state.Spec!, stage, planned + 1, count, history, open, _samplerFactory));
     }
 

@@ -238,6 +238,13 @@ public sealed record SweepState
     public IEnumerable<TrialState> RunningTrials =>
         RunningByWorker.Values.SelectMany(ids => ids).Select(id => Trials[id]).OrderBy(t => t.Ordinal);
 
+    /// <summary>
+    /// What a sampler asked one free slot at a time learns from: the finished trials of stages 1..<paramref name="stage"/>,
+    /// and those paused at a rung, whose last run's result is in.
+    /// </summary>
+    public ImmutableArray<TrialSnapshot> EvidenceUpTo(int stage) =>
+        [.. Enumerable.Range(1, Math.Max(0, stage)).SelectMany(TrialsOfStage).Where(t => t.IsTerminal || t.Status == TrialStatus.Paused).Select(ToSnapshot)];
+
     /// <summary>Finished (terminal) trials of stages before <paramref name="stage"/>, as samplers see them.</summary>
     public ImmutableArray<TrialSnapshot> HistoryBefore(int stage) =>
         [.. Enumerable.Range(1, Math.Max(0, stage - 1)).SelectMany(TrialsOfStage).Where(t => t.IsTerminal).Select(ToSnapshot)];

@@ -11,14 +11,16 @@ namespace Sweep.Search.Sampling;
 /// after every completed trial, because their best val accuracy comes from a shorter run than the budget and the
 /// rule judged them below their peers; ahead of diverged, failed and cancelled trials, because they did learn
 /// something. Among themselves: best val accuracy (desc), then more epochs run (a trial that survived longer ranks higher).
+/// A trial paused at a rung (which TPE asked per free slot takes as evidence) ranks as a pruned one: its figure too
+/// comes from a shorter run.
 /// </summary>
 public static class PrunedRanking
 {
     /// <summary>Negative when a ranks first, positive when b does, 0 when neither is pruned or they tie.</summary>
     public static int Compare(TrialStatus aStatus, double aBestValAcc, int aEpochsRun, TrialStatus bStatus, double bBestValAcc, int bEpochsRun)
     {
-        var aPruned = aStatus == TrialStatus.Pruned;
-        var bPruned = bStatus == TrialStatus.Pruned;
+        var aPruned = aStatus is TrialStatus.Pruned or TrialStatus.Paused;
+        var bPruned = bStatus is TrialStatus.Pruned or TrialStatus.Paused;
         if (aPruned != bPruned) return aPruned ? -1 : 1;
         if (!aPruned) return 0;
         var byAcc = bBestValAcc.CompareTo(aBestValAcc);

@@ -8,8 +8,8 @@ namespace Sweep.Search.Sampling;
 
 /// <summary>
 /// Tree-structured Parzen estimator (Bergstra et al., 2011), multivariate as in Optuna's <c>multivariate=True</c> mode.
-/// The finished trials of earlier stages (completed, pruned and diverged; failed and cancelled ones say nothing about
-/// their config) are ranked best first (<see cref="TrialSnapshot.BestFirst"/>); the best <c>gamma</c> share forms the
+/// The finished trials of earlier stages (completed, pruned and diverged, and when asked per free slot also those paused
+/// at a rung; failed and cancelled ones say nothing about their config) are ranked best first (<see cref="TrialSnapshot.BestFirst"/>); the best <c>gamma</c> share forms the
 /// "good" mixture l(x), the rest the "bad" mixture g(x). Each mixture has one product kernel per trial over all searched
 /// dimensions (a truncated Gaussian per float/int dimension, in log space for log ranges; a categorical kernel per choice)
 /// plus a flat prior kernel. A config is the best of <c>candidates</c> draws from l(x) by l(x)/g(x).
@@ -83,7 +83,7 @@ public sealed class TpeSampler : ISampler
     /// <summary>The informative finished trials, best first, as points in the axes' scales.</summary>
     private List<double[]> Observations(IEnumerable<TrialSnapshot> history) =>
         [.. history
-            .Where(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned or TrialStatus.Diverged)
+            .Where(t => t.Status is TrialStatus.Completed or TrialStatus.Pruned or TrialStatus.Paused or TrialStatus.Diverged)
             .Order(TrialSnapshot.BestFirst)
             .Select(t => Encode(t.Config))
             .OfType<double[]>()];

@@ -1,6 +1,7 @@
 using Sweep.Search.Engine;
 using Sweep.Search.Planning;
 using Sweep.Search.Reporting;
+using Sweep.Search.Sampling;
 using Sweep.Search.Serialization;
 using Sweep.Search.Specs;
 using Sweep.Search.Tests.Support;
@@ -302,5 +303,48 @@ public class AdaptiveEngineTests
         Assert.Equal(planned.Count, planned.Distinct().Count());
         Assert.Equal(18, planned.Count);
         Assert.All(state.Trials.Values, t => Assert.True(t.IsTerminal));
+    }
+
+    /// <summary>A sampler that records every request it is asked, then answers as the one it wraps.</summary>
+    private sealed class RecordingSampler(ISampler inner) : ISampler
+    {
+        public List<StageRequest> Requests { get; } = [];
+
+        public string Kind => inner.Kind;
+
+        public System.Collections.Immutable.ImmutableArray<Sweep.Search.Spaces.TrialConfig> Ask(StageRequest request)
+        {
+            Requests.Add(request);
+            return inner.Ask(request);
+        }
+
+        public TrialDecision Tell(TrialProgress progress, System.Collections.Immutable.ImmutableArray<TrialProgress> stagePeers) => inner.Tell(progress, stagePeers);
+    }
+
+    [Fact]
+    public void Eager_tpe_with_asha_learns_from_trials_paused_at_a_rung_and_steers_only_away_from_open_ones()
+    {
+        var spec = EagerTpeSpec(stage1: 18, stage2: 0) with
+        {
+            Stages = [new StageSpec(18, 9, 1000)],
+            Pruning = new PruningSpec(PruningRule.Asha, MinEpochs: 1, ReductionFactor: 3),
+        };
+        RecordingSampler? recorder = null;
+        var engine = new SweepEngine(s => recorder ??= new RecordingSampler(SamplerFactory.Create(s)));
+        var journal = new List<ISweepEvent>(engine.Start(spec));
+        var state = SweepState.Replay(journal);
+        for (var step = 0; step < 10_000 && !state.IsCompleted; step++)
+        {
+            var dispatched = engine.Dispatch(state, "w1", 2 - state.RunningTrials.Count(), T0);
+            state = state.ApplyAll(dispatched);
+            var trial = state.RunningTrials.First();
+            state = state.ApplyAll(engine.Complete(state, trial.TrialId, SuccessiveHalvingEngineTests.Curve(SweepEngine.RunSpec(state, trial.TrialId), "w1")));
+        }
+        Assert.True(state.IsCompleted);
+        Assert.Equal(18, state.TrialsOfStage(1).Count());
+        var requests = recorder!.Requests;
+        Assert.Contains(requests, r => r.History.Any(t => t.Status == TrialStatus.Paused));
+        // Every trial planned before an ask is in it once: as evidence (finished or paused) or as an open trial to avoid.
+        Assert.All(requests, r => Assert.Equal(r.FirstIndex - 1, r.History.Length + r.Open.Length));
     }
 }
