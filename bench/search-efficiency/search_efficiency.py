@@ -4,7 +4,9 @@
 The objective is real training: `./sweep train` of an fc net on CIFAR-10, up to 9 epochs on the first 10,000
 training images, scored by the best val accuracy on the 1,000 held-out images. Every method gets the same budget in
 trial-epochs (epochs actually trained, summed over trials) and is run with several seeds. Output (in --out):
-  runs/<method>-s<seed>.json  every trial of one run: epochs trained and best val accuracy, in finishing order
+  runs/<method>-s<seed>.json  every trial of one run: epochs trained and best val accuracy, in the order they ended
+                              (a Sweep trial that paused at rungs has an entry per rung's run)
+  journals/<method>-s<seed>.db  each Sweep run's journal, for ./sweep report
   summary.md                  the table: median and IQR of the best val accuracy at the end of the budget, the
                               trial-epochs each method needs to reach the target, and exact two-sided permutation
                               tests of the best Sweep method against each Optuna method
@@ -163,11 +165,43 @@ def run_sweep(method, seed, budget, data, run_dir):
         stale.unlink()
     subprocess.run([str(SWEEP), "run", str(spec), "--local-workers", "1", "--journal", str(journal), "--data", str(data)],
                    check=True, stdout=subprocess.DEVNULL, cwd=REPO)
-    board = json.loads(subprocess.run([str(SWEEP), "leaderboard", "--journal", str(journal), "--format", "json"],
-                                      check=True, capture_output=True, text=True, cwd=REPO).stdout)
-    rows = sorted(board["rows"], key=lambda r: r["finished_at"] or "")
-    return [{"trial": r["trial_id"], "status": r["status"], "epochs": r["epochs_run"], "best_val_acc": r["best_val_acc"]}
-            for r in rows if r["status"] in ("completed", "pruned", "diverged")]
+    runs = journal_runs(journal)
+    # The journal stays for reports (journals/ beside runs/); the run's checkpoints go now, they take gigabytes.
+    kept = run_dir.parent / "journals"
+    kept.mkdir(exist_ok=True)
+    shutil.copy(journal, kept / journal.name)
+    shutil.rmtree(run_dir / f"{method}-s{seed}.checkpoint-store", ignore_errors=True)
+    return runs
+
+
+def journal_runs(journal):
+    """
+    Every run of a Sweep journal in the order runs ended: the epochs it trained (its epoch reports after epoch 0, so a
+    resumed run counts only what it added, and work lost to a re-queue still counts) and the best val accuracy it
+    reported. A trial that paused at rungs has one run per rung, so its epochs count when they were spent, not when the
+    trial finished: the same rule as an Optuna trial, which is one run.
+    """
+    import sqlite3
+    connection = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+    runs, current = [], {}
+    ends = {"trial-paused": "paused", "trial-completed": None, "trial-pruned": "pruned", "trial-failed": "failed", "trial-requeued": "requeued"}
+    for manifest, message in connection.execute("SELECT manifest, message FROM journal ORDER BY ordering"):
+        if manifest not in ends and manifest not in ("trial-dispatched", "trial-epoch-reported"):
+            continue
+        event = json.loads(message)
+        trial = event["trial_id"]
+        if manifest == "trial-dispatched":
+            current[trial] = {"trial": trial, "epochs": 0, "best_val_acc": 0.0}
+        elif manifest == "trial-epoch-reported":
+            if trial in current and event["epoch"] >= 1:
+                current[trial]["epochs"] += 1
+                current[trial]["best_val_acc"] = max(current[trial]["best_val_acc"], event["val_acc"])
+        elif trial in current:
+            run = current.pop(trial)
+            run["status"] = ends[manifest] or event["result"]["status"]
+            runs.append(run)
+    connection.close()
+    return runs
 
 
 # ---------------------------------------------------------------- Optuna
@@ -231,7 +265,7 @@ def run_optuna(method, seed, budget, data, run_dir):
 
 
 def curve(trials, budget):
-    """Best val accuracy after each trial-epoch 0..budget (a trial counts once it finished)."""
+    """Best val accuracy after each trial-epoch 0..budget (a run counts once it ended: an Optuna trial, or a Sweep run)."""
     points, spent, best = [0.0] * (budget + 1), 0, 0.0
     for t in trials:
         spent += t["epochs"]
