@@ -83,11 +83,10 @@ public sealed partial class SweepCoordinator
     /// </summary>
     private void Assign(WorkerRegistry.Entry worker, TrialDispatched dispatched)
     {
-        var spec = SweepEngine.RunSpec(_state, dispatched.TrialId);
         var candidates = SweepEngine.ResumeCandidates(_state, dispatched.TrialId);
         if (_checkpoints is not { } store || CheckpointEvery == 0 || candidates.Count == 0)
         {
-            worker.Actor.Tell(new AssignTrial(spec, CheckpointEvery));
+            worker.Actor.Tell(new AssignTrial(SweepEngine.RunSpec(_state, dispatched.TrialId), CheckpointEvery));
             return;
         }
         var journaled = candidates.ToDictionary(c => c, c => _state.FindTrial(c)?.Checkpoint, StringComparer.Ordinal);

@@ -303,6 +303,7 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
         });
     }
 
+    // A trial's outcome (a result, or a failure for good that closes a rung) can make rung decisions due.
     private void LogRungDecision(ISweepEvent e)
     {
         switch (e)
@@ -332,6 +333,8 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
             return;
         }
         _log.Warning("trial {0} failed on {1}: {2}", errored.TrialId, errored.WorkerId, errored.Reason);
+        foreach (var e in events)
+            LogRungDecision(e);
         PersistThen(events, () =>
         {
             replyTo.Tell(new TrialOutcomeAcknowledged(errored.TrialId));
@@ -354,6 +357,8 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
         var events = _engine.TimedOut(_state, DateTimeOffset.UtcNow);
         if (events.Count == 0)
             return;
+        foreach (var e in events)
+            LogRungDecision(e);
         PersistThen(events, () =>
         {
             foreach (var failed in events.OfType<TrialFailed>())
@@ -393,10 +398,10 @@ public sealed partial class SweepCoordinator : ReceivePersistentActor, IWithTime
         if (worker.Demand <= 0 || (_state.Pending.Count == 0 && !_state.StagesToPlan.Any()))
             return;
         var events = _engine.Dispatch(_state, worker.WorkerId, worker.Demand, DateTimeOffset.UtcNow);
-        var dispatched = events.OfType<TrialDispatched>().Count();
-        if (dispatched == 0)
+        var assigned = events.OfType<TrialDispatched>().Count();
+        if (assigned == 0)
             return;
-        _workers.Assigned(worker, dispatched);
+        _workers.Assigned(worker, assigned);
         PersistThen(events, () =>
         {
             foreach (var dispatched in events.OfType<TrialDispatched>())

@@ -46,10 +46,17 @@ public static class WorkerSlots
     }
 
     /// <summary>Every run with its slot (1-based), per worker in order of start.</summary>
-    public static IReadOnlyList<(Run Run, int Slot)> AssignRuns(IEnumerable<TrialState> trials, DateTimeOffset now)
+    public static IReadOnlyList<(Run Run, int Slot)> AssignRuns(IEnumerable<TrialState> trials, DateTimeOffset now) =>
+        Partition(trials.SelectMany(t => RunsOrCutOff(t, now)));
+
+    /// <summary>The most runs each worker held at once (the slots the journal shows it used), by worker.</summary>
+    public static IReadOnlyDictionary<string, int> SlotsUsed(IEnumerable<Run> runs) =>
+        Partition(runs).GroupBy(a => a.Run.Worker, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Max(a => a.Slot), StringComparer.Ordinal);
+
+    // Interval partitioning per worker: runs in order of start, each in the lowest-numbered slot free at its start.
+    private static List<(Run Run, int Slot)> Partition(IEnumerable<Run> runs)
     {
         var assigned = new List<(Run, int)>();
-        var runs = trials.SelectMany(t => RunsOrCutOff(t, now));
         foreach (var worker in runs.GroupBy(r => r.Worker, StringComparer.Ordinal))
         {
             var busyUntil = new List<DateTimeOffset>();
@@ -66,24 +73,6 @@ public static class WorkerSlots
             }
         }
         return assigned;
-    }
-
-    /// <summary>The most runs each worker held at once (the slots the journal shows it used), by worker.</summary>
-    public static IReadOnlyDictionary<string, int> SlotsUsed(IEnumerable<Run> runs)
-    {
-        var used = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var worker in runs.GroupBy(r => r.Worker, StringComparer.Ordinal))
-        {
-            var busyUntil = new List<DateTimeOffset>();
-            foreach (var run in worker.OrderBy(r => r.Start).ThenBy(r => r.Ordinal))
-            {
-                var free = busyUntil.FindIndex(end => end <= run.Start);
-                if (free < 0) busyUntil.Add(run.End);
-                else busyUntil[free] = run.End;
-            }
-            used[worker.Key] = busyUntil.Count;
-        }
-        return used;
     }
 
     // The leaderboard shows a slot for every dispatched trial, so a run cut off (re-queued, pending again) takes its slot
