@@ -85,7 +85,9 @@ public sealed class SweepEngine
     {
         if (state.Spec is null || state.FindTrial(trialId) is not { Status: TrialStatus.Running } trial) return TrialDecision.Continue;
         var peers = state.TrialsOfStage(trial.Stage).Where(t => t.TrialId != trialId && (t.LastEpoch is not null || t.Result is not null)).Select(ToProgress);
-        return _samplerFactory(state.Spec).Tell(ToProgress(trial), [.. peers]);
+        // Handed over unevaluated: asked after every epoch report, a sampler that ignores its peers costs nothing per report,
+        // where materializing the stage made each report O(stage size) (bench/Sweep.Throughput.Bench).
+        return _samplerFactory(state.Spec).Tell(ToProgress(trial), peers);
     }
 
     // ValAccHistory is per epoch (index e-1 for epoch e): the run's epoch reports, or a finished result's history after

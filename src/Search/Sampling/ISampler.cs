@@ -22,8 +22,11 @@ public interface ISampler
     /// </summary>
     ImmutableArray<TrialConfig> Ask(StageRequest request);
 
-    /// <summary>Whether a running trial should go on after its latest epoch, given its stage peers' progress.</summary>
-    TrialDecision Tell(TrialProgress progress, ImmutableArray<TrialProgress> stagePeers);
+    /// <summary>
+    /// Whether a running trial should go on after its latest epoch, given its stage peers' progress. The peers are a lazy
+    /// sequence over an immutable state (the same every time it is enumerated): enumerate it only when the answer needs it.
+    /// </summary>
+    TrialDecision Tell(TrialProgress progress, IEnumerable<TrialProgress> stagePeers);
 }
 
 /// <summary>What a sampler needs to propose stage <see cref="Stage"/> (1-based).</summary>

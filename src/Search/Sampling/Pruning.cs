@@ -77,7 +77,7 @@ public sealed class PruningSampler(ISampler inner, SweepSpec spec) : ISampler
 
     public ImmutableArray<TrialConfig> Ask(StageRequest request) => Inner.Ask(request);
 
-    public TrialDecision Tell(TrialProgress progress, ImmutableArray<TrialProgress> stagePeers) =>
+    public TrialDecision Tell(TrialProgress progress, IEnumerable<TrialProgress> stagePeers) =>
         MedianPruning.Judge(spec.PruningOf(progress.Stage), progress, stagePeers) is { Prune: true }
             ? TrialDecision.Stop
             : Inner.Tell(progress, stagePeers);

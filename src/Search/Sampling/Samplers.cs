@@ -17,7 +17,7 @@ public sealed class RandomSampler(SearchSpace space, long seed) : ISampler
         return [.. Enumerable.Range(0, request.StageSpec.Count).Select(_ => Space.Sample(random))];
     }
 
-    public TrialDecision Tell(TrialProgress progress, ImmutableArray<TrialProgress> stagePeers) => TrialDecision.Continue;
+    public TrialDecision Tell(TrialProgress progress, IEnumerable<TrialProgress> stagePeers) => TrialDecision.Continue;
 }
 
 /// <summary>
@@ -58,7 +58,7 @@ public sealed class GridSampler : ISampler
         return [.. chosen.Take(count).Order().Select(i => grid[i])];
     }
 
-    public TrialDecision Tell(TrialProgress progress, ImmutableArray<TrialProgress> stagePeers) => TrialDecision.Continue;
+    public TrialDecision Tell(TrialProgress progress, IEnumerable<TrialProgress> stagePeers) => TrialDecision.Continue;
 }
 
 /// <summary>
@@ -94,7 +94,7 @@ public sealed class CoarseToFineSampler(SearchSpace space, long seed) : ISampler
         return (Space.NarrowAround(top, request.StageSpec.Margin), carried);
     }
 
-    public TrialDecision Tell(TrialProgress progress, ImmutableArray<TrialProgress> stagePeers) => TrialDecision.Continue;
+    public TrialDecision Tell(TrialProgress progress, IEnumerable<TrialProgress> stagePeers) => TrialDecision.Continue;
 }
 
 /// <summary>Builds the sampler a spec asks for, with its pruning rules when it has any (<see cref="PruningSampler"/>).</summary>

@@ -78,7 +78,7 @@ public sealed class TpeSampler : ISampler
     }
 
     /// <summary>TPE decides nothing about running trials; pruning is the spec's <c>pruning</c> rule.</summary>
-    public TrialDecision Tell(TrialProgress progress, ImmutableArray<TrialProgress> stagePeers) => TrialDecision.Continue;
+    public TrialDecision Tell(TrialProgress progress, IEnumerable<TrialProgress> stagePeers) => TrialDecision.Continue;
 
     /// <summary>The informative finished trials, best first, as points in the axes' scales.</summary>
     private List<double[]> Observations(IEnumerable<TrialSnapshot> history) =>

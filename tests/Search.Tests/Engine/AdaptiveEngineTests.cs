@@ -318,7 +318,7 @@ public class AdaptiveEngineTests
             return inner.Ask(request);
         }
 
-        public TrialDecision Tell(TrialProgress progress, System.Collections.Immutable.ImmutableArray<TrialProgress> stagePeers) => inner.Tell(progress, stagePeers);
+        public TrialDecision Tell(TrialProgress progress, IEnumerable<TrialProgress> stagePeers) => inner.Tell(progress, stagePeers);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public class EarlyStoppingHookTests
         public string Kind => "median_stopping";
         public ImmutableArray<Sweep.Search.Spaces.TrialConfig> Ask(StageRequest request) => inner.Ask(request);
 
-        public TrialDecision Tell(TrialProgress progress, ImmutableArray<TrialProgress> stagePeers)
+        public TrialDecision Tell(TrialProgress progress, IEnumerable<TrialProgress> stagePeers)
         {
             var peers = stagePeers.Where(p => p.ValAccHistory.Length >= progress.Epoch).Select(p => p.ValAccHistory[progress.Epoch - 1]).Order().ToList();
             if (peers.Count == 0) return TrialDecision.Continue;
