@@ -235,10 +235,12 @@ def run_optuna(method, seed, budget, data, run_dir):
             params[name] = trial.suggest_float(name, low, high, log=log)
         process = subprocess.Popen(train_args(params, seed * 10_000 + trial.number, data), stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, text=True, cwd=REPO, start_new_session=True)
-        best, epochs, pruned = 0.0, 0, False
+        best, epochs, pruned, diverged = 0.0, 0, False, False
         for line in process.stdout:
             match = EPOCH_LINE.match(line.strip())
             if not match:
+                # A run that diverges before its first epoch ends prints no epoch line, only its verdict.
+                diverged = diverged or line.startswith("diverged")
                 continue
             epochs, value = int(match.group(1)), float(match.group(2))
             best = max(best, value)
@@ -248,7 +250,7 @@ def run_optuna(method, seed, budget, data, run_dir):
                 os.killpg(process.pid, signal.SIGKILL)
                 break
         process.wait()
-        status = "pruned" if pruned else "completed" if epochs == EPOCHS else "diverged"
+        status = "pruned" if pruned else "completed" if epochs == EPOCHS else "diverged" if diverged else "failed"
         trials.append({"trial": trial.number, "status": status, "epochs": epochs, "best_val_acc": best})
         if pruned:
             raise optuna.TrialPruned()
@@ -256,8 +258,8 @@ def run_optuna(method, seed, budget, data, run_dir):
 
     while sum(t["epochs"] for t in trials) < budget:
         study.optimize(objective, n_trials=1, catch=(Exception,))
-        if len(trials) >= 3 and all(t["epochs"] == 0 for t in trials[-3:]):
-            sys.exit(f"{method}: three trials in a row trained no epoch; check `./sweep train` with --data {data}")
+        if len(trials) >= 3 and all(t["status"] == "failed" for t in trials[-3:]):
+            sys.exit(f"{method}: three trials in a row failed without diverging; check `./sweep train` with --data {data}")
     return trials
 
 

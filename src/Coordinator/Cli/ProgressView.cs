@@ -133,7 +133,7 @@ internal static class ProgressView
 
     /// <summary>"s1-t0003 (stage 1) on 127.0.0.1:4100: epoch 2/5, val acc 0.412".</summary>
     public static string DescribeRunning(RunningTrialInfo trial) =>
-        $"{trial.TrialId} (stage {trial.Stage}) on {DisplayText.Worker(trial.Worker)}: epoch {trial.Epoch}/{trial.Epochs}, val acc " +
+        $"{trial.TrialId} (stage {trial.Stage}) on {DisplayText.Worker(trial.Worker)}: epoch {trial.EpochText}, val acc " +
         (trial.LatestValAcc is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "-");
 
     private static IRenderable Render(SweepStatus status)
@@ -153,7 +153,7 @@ internal static class ProgressView
                 Markup.Escape(trial.TrialId),
                 trial.Stage.ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(DisplayText.Worker(trial.Worker)),
-                $"{trial.Epoch}/{trial.Epochs}",
+                trial.EpochText,
                 trial.LatestValAcc is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "-",
                 DisplayText.Duration(trial.Elapsed));
         }

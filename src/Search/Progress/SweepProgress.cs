@@ -7,7 +7,13 @@ using Sweep.Search.Trials;
 namespace Sweep.Search.Progress;
 
 /// <summary>A running trial as a status display shows it.</summary>
-public sealed record RunningTrialInfo(string TrialId, int Stage, string Worker, int Epoch, int Epochs, double? LatestValAcc, TimeSpan Elapsed);
+/// <param name="Epochs">The trial's whole budget.</param>
+/// <param name="PausesAt">With successive halving or ASHA, the rung epoch this run pauses at; 0 when it trains to <paramref name="Epochs"/>.</param>
+public sealed record RunningTrialInfo(string TrialId, int Stage, string Worker, int Epoch, int Epochs, double? LatestValAcc, TimeSpan Elapsed, int PausesAt = 0)
+{
+    /// <summary>"2/9", or "2/9 (pauses at 3)" for a run that stops at a rung.</summary>
+    public string EpochText => PausesAt > 0 ? $"{Epoch}/{Epochs} (pauses at {PausesAt})" : $"{Epoch}/{Epochs}";
+}
 
 /// <summary>The best completed trial so far.</summary>
 public sealed record BestTrialInfo(string TrialId, int Stage, double BestValAcc, int BestEpoch, TrialConfig Params);
@@ -41,7 +47,7 @@ public sealed record SweepProgress(
         foreach (var r in Running)
         {
             var acc = r.LatestValAcc is { } v ? v.ToString("0.0000", inv) : "-";
-            builder.AppendLine(inv, $"  {r.TrialId} on {r.Worker}: epoch {r.Epoch}/{r.Epochs}, val {acc}, {DisplayText.Duration(r.Elapsed)}");
+            builder.AppendLine(inv, $"  {r.TrialId} on {r.Worker}: epoch {r.EpochText}, val {acc}, {DisplayText.Duration(r.Elapsed)}");
         }
         return builder.ToString();
     }
@@ -51,7 +57,7 @@ public sealed record SweepProgress(
     {
         var running = state.RunningTrials
             .Select(t => new RunningTrialInfo(t.TrialId, t.Stage, t.Worker ?? "?", t.LastEpoch?.Epoch ?? 0, t.Spec.Budget.Epochs,
-                t.LastEpoch?.ValAcc, t.DispatchedAt is { } at && now > at ? now - at : TimeSpan.Zero))
+                t.LastEpoch?.ValAcc, t.DispatchedAt is { } at && now > at ? now - at : TimeSpan.Zero, PausesAt(state, t)))
             .ToImmutableArray();
         BestTrialInfo? best = null;
         if (state.BestTrialId is { } id && state.Trials[id] is { Result: { } result } trial)
@@ -59,6 +65,12 @@ public sealed record SweepProgress(
         var stageCounts = state.TrialsOfStage(state.CurrentStage).Aggregate(StatusCounts.Zero, (c, t) => c.Add(t.Status, 1));
         return new SweepProgress(state.Spec?.Name ?? "", state.CurrentStage, state.StageCount, state.IsCompleted, state.Counts,
             stageCounts, running, best, EstimateRemaining(state, running.Length));
+    }
+
+    private static int PausesAt(SweepState state, TrialState trial)
+    {
+        var stop = SweepEngine.RunSpec(state, trial.TrialId, trial.ResumedFrom?.Epoch ?? 0).Budget.Epochs;
+        return stop < trial.Spec.Budget.Epochs ? stop : 0;
     }
 
     private static TimeSpan? EstimateRemaining(SweepState state, int parallel)

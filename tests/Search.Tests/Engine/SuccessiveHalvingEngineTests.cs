@@ -162,6 +162,24 @@ public class SuccessiveHalvingEngineTests
     }
 
     [Fact]
+    public void The_status_display_shows_the_rung_a_run_pauses_at_and_nothing_past_the_last_rung()
+    {
+        var (state, journal) = FirstRung(OneStage());
+        Assert.Empty(state.Progress(T0).Running);
+        (state, _) = Dispatch(state, journal, 9, T0.AddMinutes(1));
+        var running = state.Progress(T0.AddMinutes(1)).Running;
+        Assert.Equal(3, running.Length);
+        Assert.All(running, r => Assert.Equal((0, 9, 3, "0/9 (pauses at 3)"), (r.Epoch, r.Epochs, r.PausesAt, r.EpochText)));
+        Assert.Contains("epoch 0/9 (pauses at 3)", state.Progress(T0.AddMinutes(1)).ToText());
+
+        foreach (var trial in state.RunningTrials.ToList())
+            state = Finish(state, trial.TrialId, journal);
+        (state, _) = Dispatch(state, journal, 9, T0.AddMinutes(2));
+        var survivor = Assert.Single(state.Progress(T0.AddMinutes(2)).Running);
+        Assert.Equal((0, "0/9"), (survivor.PausesAt, survivor.EpochText));
+    }
+
+    [Fact]
     public void A_trial_that_fails_for_good_closes_the_rung_it_can_no_longer_reach()
     {
         var (state, journal) = FirstRung(OneStage() with { MaxRetries = 0 }, skip: 1);
