@@ -149,7 +149,7 @@ internal sealed class DashboardFeed : IAsyncDisposable
             eta = progress.Eta is { } eta && !state.IsCompleted ? DisplayText.Duration(eta) : null,
             running = progress.Running.Select(r => new
             {
-                trialId = r.TrialId, stage = r.Stage, epoch = r.Epoch, epochs = r.Epochs, pausesAt = r.PausesAt, valAcc = r.LatestValAcc,
+                trialId = r.TrialId, stage = r.Stage, epoch = r.Epoch, epochs = r.Epochs, epochText = r.EpochText, valAcc = r.LatestValAcc,
                 worker = DisplayText.Worker(r.Worker), elapsed = DisplayText.Duration(r.Elapsed),
             }),
             leaderboard = facts.Leaderboard.Rows.Select(r => new

@@ -49,7 +49,7 @@
       tr.dataset.trial = r.trialId;
       cell(tr, r.trialId);
       cell(tr, String(r.stage), true);
-      cell(tr, r.epoch + "/" + r.epochs + (r.pausesAt > 0 ? " (pauses at " + r.pausesAt + ")" : ""), true);
+      cell(tr, r.epochText, true);
       cell(tr, fixed(r.valAcc, 4), true);
       cell(tr, r.worker);
       cell(tr, r.elapsed, true);
