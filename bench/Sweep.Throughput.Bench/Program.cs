@@ -9,6 +9,7 @@ using Sweep.Contract.Protocol;
 using Sweep.Coordinator.Actors;
 using Sweep.Coordinator.Nodes;
 using Sweep.Coordinator.Persistence;
+using Sweep.Search.Engine;
 using Sweep.Search.Spaces;
 using Sweep.Search.Specs;
 using Sweep.Throughput.Bench;
@@ -52,8 +53,8 @@ foreach (var scenario in scenarios)
     }
 }
 Console.WriteLine();
-Console.WriteLine("| side | scenario | round | trials x epochs | slots | wall s | reports+results/s | ideal s | overhead | load |");
-Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+Console.WriteLine("| side | scenario | round | trials x epochs | slots | wall s | reports+results/s | ideal s | overhead | round trip ms p50 / p90 | load |");
+Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
 foreach (var row in rows) Console.WriteLine(row);
 return 0;
 
@@ -63,12 +64,14 @@ static string Row(string side, Scenario scenario, int round, Measured measured, 
     var ideal = scenario.Trials * scenario.Epochs * scenario.Epoch.TotalSeconds / slots;
     var overhead = ideal > 0 ? $"{(measured.WallSeconds / ideal - 1) * 100:0.0}%" : "-";
     return string.Create(CultureInfo.InvariantCulture,
-        $"| {side} | {scenario.Name} | {round} | {scenario.Trials} x {scenario.Epochs} | {slots} | {measured.WallSeconds:0.00} | {operations / measured.WallSeconds:0} | {(ideal > 0 ? ideal.ToString("0.00", CultureInfo.InvariantCulture) : "-")} | {overhead} | {measured.Load} |");
+        $"| {side} | {scenario.Name} | {round} | {scenario.Trials} x {scenario.Epochs} | {slots} | {measured.WallSeconds:0.00} | {operations / measured.WallSeconds:0} | {(ideal > 0 ? ideal.ToString("0.00", CultureInfo.InvariantCulture) : "-")} | {overhead} | {measured.RoundTrip} | {measured.Load} |");
 }
 
 internal sealed record Scenario(string Name, int Trials, int Epochs, TimeSpan Epoch);
 
-internal sealed record Measured(double WallSeconds, string Load);
+/// <param name="RoundTrip">Sweep only: per trial, dispatch to result minus the run's own time (the coordinator's journal
+/// writes, both network hops and the worker's start), as "p50 / p90" ms over the trials dispatched after the start.</param>
+internal sealed record Measured(double WallSeconds, string Load, string RoundTrip = "-");
 
 internal sealed record Options(int Workers, int Slots, int Rounds, int RateTrials)
 {
@@ -139,7 +142,7 @@ internal static class SweepSide
             var reports = state.Trials.Values.Sum(t => t.Epochs.Count);
             if (reports != scenario.Trials * scenario.Epochs)
                 throw new InvalidOperationException($"the journal holds {reports} epoch reports, expected {scenario.Trials * scenario.Epochs}");
-            return new Measured((last - startAt).TotalSeconds, load);
+            return new Measured((last - startAt).TotalSeconds, load, RoundTrip(state.Trials.Values, startAt));
         }
         finally
         {
@@ -147,6 +150,16 @@ internal static class SweepSide
             await node.DisposeAsync();
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    private static string RoundTrip(IEnumerable<TrialState> trials, DateTimeOffset startAt)
+    {
+        // The first trial of each slot was dispatched before the start and waited for it; only the later ones show the trip.
+        var trips = trials.Where(t => t.DispatchedAt > startAt)
+            .Select(t => ((t.FinishedAt!.Value - t.DispatchedAt!.Value).TotalSeconds - t.Result!.Seconds) * 1000).Order().ToList();
+        return trips.Count == 0
+            ? "-"
+            : string.Create(CultureInfo.InvariantCulture, $"{trips[trips.Count / 2]:0} / {trips[trips.Count * 9 / 10]:0}");
     }
 
     private static void StopAll(List<Process> workers)
