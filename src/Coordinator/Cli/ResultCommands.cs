@@ -41,7 +41,7 @@ internal static class ResultCommands
                 ({ } id, _) => FindTrial(state, id),
                 _ => BestCompleted(state, location),
             };
-            var checkpoint = StoredCheckpoint(location, chosen);
+            var checkpoint = StoredCheckpoint(StoreOf(location), chosen);
             var folder = Path.GetFullPath(result.GetValue(output)!);
             try
             {
@@ -87,10 +87,20 @@ internal static class ResultCommands
             {
                 var workerDll = LocalWorkerPool.LocateWorkerDll();
                 var dataDirectory = ClusterCommands.ResolveData(workerDll, result.GetValue(data), state.Spec!.Data.Directory);
-                foreach (var trial in toMeasure)
+                var store = StoreOf(location);
+                try
                 {
-                    var line = WorkerTool.Run(workerDll, ["evaluate", "--checkpoint", StoredCheckpoint(location, trial), "--data", dataDirectory], "evaluate " + trial.TrialId);
-                    measured.Add(ParseEvaluation(trial.TrialId, line));
+                    foreach (var trial in toMeasure)
+                    {
+                        var line = WorkerTool.Run(workerDll, ["evaluate", "--checkpoint", StoredCheckpoint(store, trial), "--data", dataDirectory], "evaluate " + trial.TrialId);
+                        measured.Add(ParseEvaluation(trial.TrialId, line));
+                    }
+                }
+                catch (SweepUsageException) when (measured.Count > 0)
+                {
+                    // The trials measured before the one that failed keep their test accuracy; a rerun skips them.
+                    await JournalReader.AppendAsync(location, measured, JournalTimeout);
+                    throw;
                 }
                 state = await JournalReader.AppendAsync(location, measured, JournalTimeout);
             }
@@ -138,10 +148,13 @@ internal static class ResultCommands
             ? state.GetTrial(row.TrialId)
             : throw new SweepUsageException($"journal '{location.Display}' holds no completed trial yet; export after ./sweep run or ./sweep resume has finished some");
 
-    /// <summary>The trial's verified latest checkpoint in the store the coordinator wrote (the same configuration decides where).</summary>
-    private static string StoredCheckpoint(JournalLocation location, TrialState trial)
+    /// <summary>The store the coordinator of this journal wrote its checkpoints to (the same configuration decides where).</summary>
+    private static CheckpointStore StoreOf(JournalLocation location) =>
+        new(CheckpointStore.DirectoryFor(location, CoordinatorSettings.Create(SweepConfig.Load()).CheckpointStore));
+
+    /// <summary>The trial's verified latest checkpoint in <paramref name="store"/>.</summary>
+    private static string StoredCheckpoint(CheckpointStore store, TrialState trial)
     {
-        var store = new CheckpointStore(CheckpointStore.DirectoryFor(location, CoordinatorSettings.Create(SweepConfig.Load()).CheckpointStore));
         // Only the file the journal recorded: a store folder reused by another sweep may hold others under the same id.
         var path = trial.Checkpoint is { } recorded ? store.VerifiedPath(trial.TrialId, recorded.Epoch, recorded.Sha256) : null;
         return path

@@ -79,6 +79,19 @@ public sealed class ResultCommandsTests(ITestOutputHelper output) : IDisposable
             Assert.Contains(expected, bad.Stderr);
             Assert.Single(bad.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         }
+
+        // The third trial's checkpoint is gone: measuring the top 3 again stops at it, and keeps the two measured before.
+        var completed = rows.Where(row => (string?)row!["status"] == "completed").ToList();
+        Assert.True(completed.Count >= 3, $"{completed.Count} completed trials");
+        var third = (string)completed[2]!["trial_id"]!;
+        var files = Directory.GetFiles(_temp.Folder, "*.ckpt", SearchOption.AllDirectories).Where(f => f.Contains(third, StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(files);
+        files.ForEach(File.Delete);
+        var partial = Sweep("test", "--journal", journal, "--top", "3", "--force");
+        Assert.Equal(2, partial.ExitCode);
+        Assert.Contains($"trial {third} has no intact stored checkpoint", partial.Stderr);
+        Assert.Single(partial.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(4, TempJournal.CountEventsIn(journal, "trial-tested"));
     }
 
     [Fact]
