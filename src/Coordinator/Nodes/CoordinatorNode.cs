@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Cluster;
 using Akka.Configuration;
@@ -47,9 +48,11 @@ public sealed class CoordinatorNode : IAsyncDisposable
             if (options.SeedNodes.Count == 0)
                 cluster.Join(cluster.SelfAddress);
             await ClusterJoin.WaitUntilUpAsync(system, options.SeedNodes, joinTimeout);
+            var checkpoints = new CheckpointStore(CheckpointStore.DirectoryFor(journal, settings.CheckpointStore));
+            if (checkpoints.DropUnfinishedUploads() is > 0 and var dropped)
+                system.Log.Info("deleted {0} unfinished checkpoint upload(s) a previous coordinator left in {1}", dropped, checkpoints.Directory);
             system.ActorOf(ClusterSingletonManager.Props(
-                    CoordinatorSupervisor.Props(spec, settings, CoordinatorRestartSettings.Create(system.Settings.Config),
-                        new CheckpointStore(CheckpointStore.DirectoryFor(journal, settings.CheckpointStore))),
+                    CoordinatorSupervisor.Props(spec, settings, CoordinatorRestartSettings.Create(system.Settings.Config), checkpoints),
                     PoisonPill.Instance,
                     CoordinatorSingleton.ManagerSettings(system)),
                 CoordinatorSingleton.ManagerName);

@@ -144,6 +144,32 @@ public sealed class CheckpointStore
             File.Delete(incoming);
     }
 
+    /// <summary>
+    /// Deletes the <c>incoming-*.part</c> files of uploads that a previous coordinator process left unfinished (it was
+    /// killed mid-transfer): uploads live in that process's memory, so none of them can complete, and a worker whose
+    /// upload was cut off sends it again from offset 0. Called once when a coordinator node starts, before its
+    /// coordinator takes any upload (the journal lock keeps a second coordinator of the same journal away). Returns how
+    /// many it deleted; a file it cannot delete is left for the next start.
+    /// </summary>
+    public int DropUnfinishedUploads()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+            return 0;
+        var dropped = 0;
+        foreach (var part in System.IO.Directory.EnumerateFiles(Directory, IncomingPrefix + "*" + IncomingExtension, SearchOption.AllDirectories))
+        {
+            try
+            {
+                File.Delete(part);
+                dropped++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return dropped;
+    }
+
     /// <summary>Deletes everything stored for the trial (retention keep = none once it finished).</summary>
     public void Delete(string trialId)
     {

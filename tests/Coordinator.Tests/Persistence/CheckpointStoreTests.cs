@@ -55,6 +55,25 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public void Uploads_a_previous_coordinator_left_unfinished_are_dropped_and_stored_checkpoints_kept()
+    {
+        var store = Store;
+        Assert.Equal(0, store.DropUnfinishedUploads());
+        var kept = Upload(store, "s1-t0001", 1, Checkpoint(50_000));
+        var cutOff = Checkpoint(80_000);
+        store.WriteChunk("s1-t0001", 2, 0, cutOff.AsSpan(0, 30_000));
+        store.WriteChunk("s2-t0003", 1, 0, cutOff.AsSpan(0, 10_000));
+        Assert.Equal(2, Directory.GetFiles(store.Directory, "*.part", SearchOption.AllDirectories).Length);
+
+        var restarted = Store;
+        Assert.Equal(2, restarted.DropUnfinishedUploads());
+        Assert.Empty(Directory.GetFiles(store.Directory, "*.part", SearchOption.AllDirectories));
+        Assert.Equal(kept, restarted.Latest("s1-t0001"));
+        // The cut-off upload starts again from offset 0 and completes.
+        Assert.Equal(2, Upload(restarted, "s1-t0001", 2, cutOff).Epoch);
+    }
+
+    [Fact]
     public void An_upload_of_the_wrong_length_or_hash_is_refused_and_leaves_the_stored_checkpoint_alone()
     {
         var store = Store;
