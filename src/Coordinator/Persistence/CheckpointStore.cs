@@ -148,7 +148,8 @@ public sealed class CheckpointStore
     /// Deletes the <c>incoming-*.part</c> files of uploads that a previous coordinator process left unfinished (it was
     /// killed mid-transfer): uploads live in that process's memory, so none of them can complete, and a worker whose
     /// upload was cut off sends it again from offset 0. Called once when a coordinator node starts, before its
-    /// coordinator takes any upload (the journal lock keeps a second coordinator of the same journal away). Returns how
+    /// coordinator takes any upload (the journal lock keeps a second coordinator of the same journal away; a configured store
+    /// folder is one running sweep's, see sweep.coordinator.checkpoint-store in reference.conf). Returns how
     /// many it deleted; a file it cannot delete is left for the next start.
     /// </summary>
     public int DropUnfinishedUploads()
